@@ -1,0 +1,312 @@
+"""Writes about organisations, members and invitations.
+
+Each action takes keyword arguments and an actor ``by=``, runs in one transaction and writes its
+audit event in that transaction. Refusals are recorded by ``audited`` after the rollback.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Iterable
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.core.mail import send_mail
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+
+from accord.audit.actions import audited, record
+from accord.audit.actor import Actor, ActorKind
+
+from .enums import Role
+from .exceptions import InvitationInvalid, NotPermitted
+from .models import Invitation, Membership, Organisation, User
+from .queries import admin_count, is_admin_of
+
+
+def _target(obj: Organisation | Membership | Invitation | User) -> str:
+    return f"{type(obj).__name__.lower()}:{obj.pk}"
+
+
+def _clean_roles(roles: Iterable[str]) -> list[str]:
+    chosen = set(roles)
+    unknown = chosen - set(Role.values)
+    if unknown:
+        raise ValidationError(f"Unknown role: {', '.join(sorted(unknown))}.")
+    if not chosen:
+        raise ValidationError("Choose at least one role.")
+    return [r for r in Role.values if r in chosen]
+
+
+def _require_admin(by: Actor, organisation: Organisation) -> None:
+    if by.kind is ActorKind.SYSTEM or by.is_platform_staff:
+        return
+    if not is_admin_of(by.user_id, organisation):
+        raise NotPermitted(
+            f"Only an organisation admin of {organisation.name} can manage its members.",
+            target=_target(organisation),
+        )
+
+
+def _org_fields(organisation: Organisation) -> dict[str, str]:
+    return {"subject_organisation_id": str(organisation.pk)}
+
+
+@audited("organisation.created")
+def create_organisation(
+    *,
+    by: Actor,
+    name: str,
+    sector: str,
+    gss_code: str = "",
+    ods_code: str = "",
+    ico_registration: str = "",
+    is_demo: bool = False,
+) -> Organisation:
+    if not (by.kind is ActorKind.SYSTEM or by.is_platform_staff):
+        raise NotPermitted("Only platform staff can create organisations.")
+    organisation = Organisation(
+        name=name,
+        sector=sector,
+        gss_code=gss_code,
+        ods_code=ods_code,
+        ico_registration=ico_registration,
+        is_demo=is_demo,
+    )
+    organisation.full_clean()
+    organisation.save()
+    record(
+        by=by,
+        action="organisation.created",
+        target=_target(organisation),
+        details={"name": name, "sector": sector, "gss_code": organisation.gss_code},
+        **_org_fields(organisation),
+    )
+    return organisation
+
+
+@audited("organisation.member.added")
+def add_member(
+    *, by: Actor, organisation: Organisation, user: User, roles: Iterable[str]
+) -> Membership:
+    _require_admin(by, organisation)
+    chosen = _clean_roles(roles)
+    membership, created = Membership.objects.get_or_create(
+        user=user, organisation=organisation, defaults={"roles": chosen}
+    )
+    if not created:
+        membership.roles = _clean_roles([*membership.roles, *chosen])
+        membership.is_active = True
+        membership.save(update_fields=["roles", "is_active"])
+    record(
+        by=by,
+        action="organisation.member.added",
+        target=_target(membership),
+        details={"member": user.email, "roles": membership.roles},
+        **_org_fields(organisation),
+    )
+    return membership
+
+
+@audited("organisation.member.roles_changed")
+def change_roles(*, by: Actor, membership: Membership, roles: Iterable[str]) -> Membership:
+    organisation = membership.organisation
+    _require_admin(by, organisation)
+    chosen = _clean_roles(roles)
+    if (
+        membership.has_role(Role.ORGANISATION_ADMIN)
+        and Role.ORGANISATION_ADMIN not in chosen
+        and admin_count(organisation) <= 1
+    ):
+        raise NotPermitted(
+            f"{organisation.name} must keep at least one organisation admin. "
+            "Give the role to someone else first.",
+            target=_target(membership),
+        )
+    before = list(membership.roles)
+    membership.roles = chosen
+    membership.save(update_fields=["roles"])
+    record(
+        by=by,
+        action="organisation.member.roles_changed",
+        target=_target(membership),
+        details={"member": membership.user.email, "before": before, "after": chosen},
+        **_org_fields(organisation),
+    )
+    return membership
+
+
+@audited("organisation.member.removed")
+def remove_member(*, by: Actor, membership: Membership) -> None:
+    organisation = membership.organisation
+    _require_admin(by, organisation)
+    if membership.has_role(Role.ORGANISATION_ADMIN) and admin_count(organisation) <= 1:
+        raise NotPermitted(
+            f"{organisation.name} must keep at least one organisation admin. "
+            "Give the role to someone else first.",
+            target=_target(membership),
+        )
+    membership.is_active = False
+    membership.save(update_fields=["is_active"])
+    record(
+        by=by,
+        action="organisation.member.removed",
+        target=_target(membership),
+        details={"member": membership.user.email},
+        **_org_fields(organisation),
+    )
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+@audited("organisation.invitation.sent")
+def invite_member(
+    *, by: Actor, organisation: Organisation, email: str, roles: Iterable[str]
+) -> tuple[Invitation, str]:
+    """Create an invitation and email its link. Returns the invitation and the secret token
+    (only its hash is stored)."""
+    _require_admin(by, organisation)
+    email = email.strip().lower()
+    chosen = _clean_roles(roles)
+    if organisation.memberships.filter(user__email__iexact=email, is_active=True).exists():
+        raise ValidationError(f"{email} is already a member of {organisation.name}.")
+    token = secrets.token_urlsafe(32)
+    invitation = Invitation.objects.create(
+        organisation=organisation,
+        email=email,
+        roles=chosen,
+        token_hash=_token_hash(token),
+        invited_by_id=by.user_id,
+        expires_at=timezone.now() + timedelta(days=settings.INVITATION_DAYS),
+    )
+    record(
+        by=by,
+        action="organisation.invitation.sent",
+        target=_target(invitation),
+        details={"email": email, "roles": chosen},
+        **_org_fields(organisation),
+    )
+    link = settings.SITE_URL + reverse("web:invitation", args=[token])
+    body = render_to_string(
+        "web/email/invitation.txt",
+        {"invitation": invitation, "link": link, "inviter": by.label, "days": settings.INVITATION_DAYS},
+    )
+    transaction.on_commit(
+        lambda: send_mail(
+            f"You are invited to join {organisation.name} on Accord",
+            body,
+            None,
+            [email],
+        )
+    )
+    return invitation, token
+
+
+@audited("organisation.invitation.revoked")
+def revoke_invitation(*, by: Actor, invitation: Invitation) -> None:
+    _require_admin(by, invitation.organisation)
+    invitation.revoked_at = timezone.now()
+    invitation.save(update_fields=["revoked_at"])
+    record(
+        by=by,
+        action="organisation.invitation.revoked",
+        target=_target(invitation),
+        details={"email": invitation.email},
+        **_org_fields(invitation.organisation),
+    )
+
+
+def find_open_invitation(token: str) -> Invitation:
+    invitation = (
+        Invitation.objects.select_related("organisation")
+        .filter(token_hash=_token_hash(token))
+        .first()
+    )
+    if invitation is None or not invitation.is_open:
+        raise InvitationInvalid(
+            "This invitation link is not valid: it may have expired, been used or been "
+            "withdrawn. Ask your organisation admin to send a new one."
+        )
+    return invitation
+
+
+@audited("organisation.invitation.accepted")
+def accept_invitation(*, by: Actor, token: str) -> Membership:
+    """The signed-in person ``by`` accepts the invitation behind ``token``."""
+    invitation = find_open_invitation(token)
+    user = User.objects.get(pk=by.user_id)
+    if user.email.lower() != invitation.email.lower():
+        raise InvitationInvalid(
+            f"This invitation was sent to a different email address. Sign in as "
+            f"{invitation.email} to accept it.",
+            target=_target(invitation),
+        )
+    membership, created = Membership.objects.get_or_create(
+        user=user, organisation=invitation.organisation, defaults={"roles": invitation.roles}
+    )
+    if not created:
+        membership.roles = _clean_roles([*membership.roles, *invitation.roles])
+        membership.is_active = True
+        membership.save(update_fields=["roles", "is_active"])
+    invitation.accepted_at = timezone.now()
+    invitation.accepted_by = user
+    invitation.save(update_fields=["accepted_at", "accepted_by"])
+    record(
+        by=by,
+        action="organisation.invitation.accepted",
+        target=_target(invitation),
+        details={"email": invitation.email, "roles": membership.roles},
+        organisation_id=str(invitation.organisation_id),
+        organisation_name=invitation.organisation.name,
+    )
+    return membership
+
+
+@audited("account.created")
+def create_account_from_invitation(
+    *, by: Actor, token: str, first_name: str, last_name: str, password: str
+) -> User:
+    """Someone without an account follows an invitation link and creates one."""
+    invitation = find_open_invitation(token)
+    if User.objects.filter(email__iexact=invitation.email).exists():
+        raise InvitationInvalid(
+            f"There is already an account for {invitation.email}. Sign in to accept."
+        )
+    user = User(
+        username=invitation.email,
+        email=invitation.email,
+        first_name=first_name.strip(),
+        last_name=last_name.strip(),
+    )
+    validate_password(password, user)
+    user.set_password(password)
+    user.save()
+    record(
+        by=by,
+        action="account.created",
+        target=_target(user),
+        details={"email": user.email, "via": "invitation"},
+        **_org_fields(invitation.organisation),
+    )
+    return user
+
+
+@audited("organisation.switched")
+def switch_organisation(*, by: Actor, membership: Membership) -> Membership:
+    if membership.user_id != by.user_id or not membership.is_active:
+        raise NotPermitted("You are not a member of that organisation.")
+    record(
+        by=by,
+        action="organisation.switched",
+        target=_target(membership.organisation),
+        organisation_id=str(membership.organisation_id),
+        organisation_name=membership.organisation.name,
+    )
+    return membership

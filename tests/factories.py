@@ -1,0 +1,70 @@
+"""Factories for test data (no fixture files)."""
+
+from __future__ import annotations
+
+import factory
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from accord.organisations.enums import Role, Sector
+from accord.organisations.models import Invitation, Membership, Organisation, User
+
+PASSWORD = "correct-horse-battery-staple-42"
+
+
+class OrganisationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Organisation
+
+    name = factory.Sequence(lambda n: f"Test Council {n}")
+    sector = Sector.DISTRICT_COUNCIL
+    gss_code = factory.Sequence(lambda n: f"E07{900000 + n:06d}")
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = User
+        skip_postgeneration_save = True
+
+    email = factory.Sequence(lambda n: f"person{n}@example.org")
+    username = factory.LazyAttribute(lambda u: u.email)
+    first_name = "Sam"
+    last_name = factory.Sequence(lambda n: f"Tester{n}")
+    password = factory.PostGenerationMethodCall("set_password", PASSWORD)
+
+    @factory.post_generation
+    def _save(obj, create, extracted, **kwargs):  # noqa: N805
+        if create:
+            obj.save()
+
+
+class MembershipFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Membership
+
+    user = factory.SubFactory(UserFactory)
+    organisation = factory.SubFactory(OrganisationFactory)
+    roles = factory.LazyFunction(lambda: [Role.ANALYST.value])
+
+
+class InvitationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Invitation
+
+    organisation = factory.SubFactory(OrganisationFactory)
+    email = factory.Sequence(lambda n: f"invitee{n}@example.org")
+    roles = factory.LazyFunction(lambda: [Role.VIEWER.value])
+    token_hash = factory.Sequence(lambda n: f"{n:064x}")
+    expires_at = factory.LazyFunction(
+        lambda: __import__("django.utils.timezone").utils.timezone.now()
+        + __import__("datetime").timedelta(days=7)
+    )
+
+
+def totp_device(user: User, *, confirmed: bool = True) -> TOTPDevice:
+    return TOTPDevice.objects.create(user=user, name="Authenticator app", confirmed=confirmed)
+
+
+def current_totp(device: TOTPDevice) -> str:
+    from django_otp.oath import totp
+
+    return f"{totp(device.bin_key, device.step, device.t0, device.digits, device.drift):06d}"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any, ParamSpec, TypeVar
@@ -28,7 +29,27 @@ R = TypeVar("R")
 
 def _json_safe(details: Mapping[str, Any] | None) -> dict[str, Any]:
     # Round-trip through JSON so what is hashed is exactly what the database will give back.
-    return json.loads(json.dumps(dict(details or {}), default=str, sort_keys=True))
+    return _exact_numbers(json.loads(json.dumps(dict(details or {}), default=str, sort_keys=True)))
+
+
+_EXACT = 2**53  # RFC 8785 numbers are IEEE doubles: integers beyond this are not exact
+
+
+def _exact_numbers(value: Any) -> Any:
+    """Numbers RFC 8785 refuses (huge integers, NaN, infinities) and floats of 2**53 or more
+    (PostgreSQL's jsonb gives 1e16 back as the integer 10000000000000000, which would no longer
+    hash the same) are kept as text."""
+    if isinstance(value, dict):
+        return {key: _exact_numbers(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_exact_numbers(item) for item in value]
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int) and abs(value) >= _EXACT:
+        return str(value)
+    if isinstance(value, float) and not (math.isfinite(value) and abs(value) < _EXACT):
+        return repr(value)
+    return value
 
 
 def record(

@@ -4,57 +4,85 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='AuditCheckpoint',
+            name="AuditCheckpoint",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('seq', models.BigIntegerField()),
-                ('head_hash', models.CharField(max_length=64)),
-                ('signed_at', models.DateTimeField()),
-                ('key_id', models.CharField(max_length=64)),
-                ('signature', models.CharField(max_length=200)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("seq", models.BigIntegerField()),
+                ("head_hash", models.CharField(max_length=64)),
+                ("signed_at", models.DateTimeField()),
+                ("key_id", models.CharField(max_length=64)),
+                ("signature", models.CharField(max_length=200)),
             ],
             options={
-                'ordering': ['-seq', '-signed_at'],
+                "ordering": ["-seq", "-signed_at"],
             },
         ),
         migrations.CreateModel(
-            name='AuditEvent',
+            name="AuditEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('seq', models.BigIntegerField(unique=True)),
-                ('occurred_at', models.DateTimeField()),
-                ('actor', models.CharField(max_length=200)),
-                ('actor_label', models.CharField(blank=True, max_length=300)),
-                ('organisation', models.CharField(blank=True, db_index=True, max_length=100)),
-                ('organisation_name', models.CharField(blank=True, max_length=300)),
-                ('subject_organisation', models.CharField(blank=True, db_index=True, max_length=100)),
-                ('action', models.CharField(db_index=True, max_length=100)),
-                ('target', models.CharField(blank=True, max_length=300)),
-                ('purpose', models.CharField(blank=True, max_length=500)),
-                ('outcome', models.CharField(choices=[('success', 'Succeeded'), ('refused', 'Refused'), ('failed', 'Failed'), ('permit', 'Access permitted'), ('deny', 'Access denied')], max_length=20)),
-                ('reason', models.TextField(blank=True)),
-                ('details', models.JSONField(blank=True, default=dict)),
-                ('prev_hash', models.CharField(max_length=64)),
-                ('hash', models.CharField(max_length=64, unique=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("seq", models.BigIntegerField(unique=True)),
+                ("occurred_at", models.DateTimeField()),
+                ("actor", models.CharField(max_length=200)),
+                ("actor_label", models.CharField(blank=True, max_length=300)),
+                ("organisation", models.CharField(blank=True, db_index=True, max_length=100)),
+                ("organisation_name", models.CharField(blank=True, max_length=300)),
+                (
+                    "subject_organisation",
+                    models.CharField(blank=True, db_index=True, max_length=100),
+                ),
+                ("action", models.CharField(db_index=True, max_length=100)),
+                ("target", models.CharField(blank=True, max_length=300)),
+                ("purpose", models.CharField(blank=True, max_length=500)),
+                (
+                    "outcome",
+                    models.CharField(
+                        choices=[
+                            ("success", "Succeeded"),
+                            ("refused", "Refused"),
+                            ("failed", "Failed"),
+                            ("permit", "Access permitted"),
+                            ("deny", "Access denied"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("reason", models.TextField(blank=True)),
+                ("details", models.JSONField(blank=True, default=dict)),
+                ("prev_hash", models.CharField(max_length=64)),
+                ("hash", models.CharField(max_length=64, unique=True)),
             ],
             options={
-                'ordering': ['seq'],
+                "ordering": ["seq"],
             },
         ),
         migrations.CreateModel(
-            name='AuditHead',
+            name="AuditHead",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('seq', models.BigIntegerField(default=0)),
-                ('hash', models.CharField(max_length=64)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("seq", models.BigIntegerField(default=0)),
+                ("hash", models.CharField(max_length=64)),
             ],
         ),
     ]

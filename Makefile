@@ -49,7 +49,7 @@ typecheck:
 	$(BIN)/mypy accord
 
 pytest:
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest -n 2 $(PYTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) node_modules accord/web/static/vendor

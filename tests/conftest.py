@@ -2,14 +2,9 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
+import pytest
 
-# Before Django's settings load: keys, SQLite test database and vault in a throwaway folder.
-os.environ.setdefault("ACCORD_DATA_DIR", tempfile.mkdtemp(prefix="accord-test-"))
-os.environ.setdefault("ACCORD_AUDIT_CHECKPOINT_SECONDS", "0")
-
-import pytest  # noqa: E402
+# Each run's private data folder is chosen in the settings (see DATA_DIR there).
 
 
 @pytest.fixture(autouse=True)
@@ -17,9 +12,10 @@ def _audit_chain_ready(request: pytest.FixtureRequest):
     """Transactional tests empty every table between tests, which the audit log's append-only
     triggers rightly refuse. Around such tests: put back the head row and the triggers, and take
     the triggers off again just before Django's flush."""
+    marker = request.node.get_closest_marker("django_db")
     uses_transactions = any(
         name in request.fixturenames for name in ("transactional_db", "live_server")
-    )
+    ) or bool(marker and marker.kwargs.get("transaction"))
     if not uses_transactions:
         yield
         return

@@ -32,7 +32,7 @@ class UserFactory(factory.django.DjangoModelFactory):
     password = factory.PostGenerationMethodCall("set_password", PASSWORD)
 
     @factory.post_generation
-    def _save(obj, create, extracted, **kwargs):  # noqa: N805
+    def _save(obj, create, extracted, **kwargs):
         if create:
             obj.save()
 
@@ -55,8 +55,10 @@ class InvitationFactory(factory.django.DjangoModelFactory):
     roles = factory.LazyFunction(lambda: [Role.VIEWER.value])
     token_hash = factory.Sequence(lambda n: f"{n:064x}")
     expires_at = factory.LazyFunction(
-        lambda: __import__("django.utils.timezone").utils.timezone.now()
-        + __import__("datetime").timedelta(days=7)
+        lambda: (
+            __import__("django.utils.timezone").utils.timezone.now()
+            + __import__("datetime").timedelta(days=7)
+        )
     )
 
 

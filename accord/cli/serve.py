@@ -8,6 +8,7 @@ import threading
 
 from django.conf import settings
 from django.core.management import call_command
+from django.db import close_old_connections
 
 logger = logging.getLogger(__name__)
 
@@ -34,10 +35,15 @@ def start_checkpoint_scheduler(interval: int) -> threading.Event | None:
 
     def run() -> None:
         while not stop.wait(interval):
+            # Drop connections a database restart broke, so one outage does not stop every
+            # later checkpoint; and close ours after use, as a request would.
+            close_old_connections()
             try:
                 checkpoint_if_moved()
             except Exception:  # keep serving; the next tick tries again
                 logger.exception("Scheduled audit checkpoint failed")
+            finally:
+                close_old_connections()
 
     threading.Thread(target=run, name="audit-checkpoints", daemon=True).start()
     return stop

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import os
 import secrets
+import sys
+import tempfile
 from datetime import timedelta
 from pathlib import Path
 
@@ -37,11 +39,16 @@ PRODUCTION = ENVIRONMENT == "production"
 # Demo mode marks every page as showing synthetic data and allows generated secrets.
 DEMO_MODE = not PRODUCTION
 
+# Under pytest each run gets a throwaway data folder (test database, keys) unless one is named,
+# so parallel runs never share files and the demo's var/ is never touched by tests.
+if "pytest" in sys.modules and not env("ACCORD_DATA_DIR"):
+    os.environ["ACCORD_DATA_DIR"] = tempfile.mkdtemp(prefix="accord-test-")
+    os.environ.setdefault("ACCORD_AUDIT_CHECKPOINT_SECONDS", "0")
 DATA_DIR = Path(env("ACCORD_DATA_DIR", str(BASE_DIR / "var"))).resolve()
 KEYS_DIR = DATA_DIR / "keys"
 DATA_DIR.mkdir(parents=True, exist_ok=True)
 
-DEMO_SECRET_PREFIX = "demo-insecure-"
+DEMO_SECRET_PREFIX = "demo-insecure-"  # noqa: S105 (a marker, not a secret)
 
 
 def _demo_secret(path: Path) -> str:
@@ -258,6 +265,7 @@ USE_TZ = True
 
 STATIC_URL = "/static/"
 STATIC_ROOT = DATA_DIR / "static"
+STATIC_ROOT.mkdir(exist_ok=True)
 WHITENOISE_USE_FINDERS = True
 
 CRISPY_ALLOWED_TEMPLATE_PACKS = ["gds"]

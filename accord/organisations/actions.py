@@ -53,10 +53,6 @@ def _require_admin(by: Actor, organisation: Organisation) -> None:
         )
 
 
-def _org_fields(organisation: Organisation) -> dict[str, str]:
-    return {"subject_organisation_id": str(organisation.pk)}
-
-
 @audited("organisation.created")
 def create_organisation(
     *,
@@ -85,7 +81,7 @@ def create_organisation(
         action="organisation.created",
         target=_target(organisation),
         details={"name": name, "sector": sector, "gss_code": organisation.gss_code},
-        **_org_fields(organisation),
+        subject_organisation_id=str(organisation.pk),
     )
     return organisation
 
@@ -108,7 +104,7 @@ def add_member(
         action="organisation.member.added",
         target=_target(membership),
         details={"member": user.email, "roles": membership.roles},
-        **_org_fields(organisation),
+        subject_organisation_id=str(organisation.pk),
     )
     return membership
 
@@ -136,7 +132,7 @@ def change_roles(*, by: Actor, membership: Membership, roles: Iterable[str]) -> 
         action="organisation.member.roles_changed",
         target=_target(membership),
         details={"member": membership.user.email, "before": before, "after": chosen},
-        **_org_fields(organisation),
+        subject_organisation_id=str(organisation.pk),
     )
     return membership
 
@@ -158,7 +154,7 @@ def remove_member(*, by: Actor, membership: Membership) -> None:
         action="organisation.member.removed",
         target=_target(membership),
         details={"member": membership.user.email},
-        **_org_fields(organisation),
+        subject_organisation_id=str(organisation.pk),
     )
 
 
@@ -191,12 +187,17 @@ def invite_member(
         action="organisation.invitation.sent",
         target=_target(invitation),
         details={"email": email, "roles": chosen},
-        **_org_fields(organisation),
+        subject_organisation_id=str(organisation.pk),
     )
     link = settings.SITE_URL + reverse("web:invitation", args=[token])
     body = render_to_string(
         "web/email/invitation.txt",
-        {"invitation": invitation, "link": link, "inviter": by.label, "days": settings.INVITATION_DAYS},
+        {
+            "invitation": invitation,
+            "link": link,
+            "inviter": by.label,
+            "days": settings.INVITATION_DAYS,
+        },
     )
     transaction.on_commit(
         lambda: send_mail(
@@ -219,7 +220,7 @@ def revoke_invitation(*, by: Actor, invitation: Invitation) -> None:
         action="organisation.invitation.revoked",
         target=_target(invitation),
         details={"email": invitation.email},
-        **_org_fields(invitation.organisation),
+        subject_organisation_id=str(invitation.organisation.pk),
     )
 
 
@@ -241,6 +242,8 @@ def find_open_invitation(token: str) -> Invitation:
 def accept_invitation(*, by: Actor, token: str) -> Membership:
     """The signed-in person ``by`` accepts the invitation behind ``token``."""
     invitation = find_open_invitation(token)
+    if by.user_id is None:
+        raise NotPermitted("Sign in to accept an invitation.")
     user = User.objects.get(pk=by.user_id)
     if user.email.lower() != invitation.email.lower():
         raise InvitationInvalid(
@@ -293,7 +296,7 @@ def create_account_from_invitation(
         action="account.created",
         target=_target(user),
         details={"email": user.email, "via": "invitation"},
-        **_org_fields(invitation.organisation),
+        subject_organisation_id=str(invitation.organisation.pk),
     )
     return user
 

@@ -68,6 +68,12 @@ PERSONAL_DATA_ROLES = frozenset(Role) - {Role.VIEWER}
 
 # Roles that may read their organisation's shared data through the decision point.
 DATA_READING_ROLES = frozenset(
-    {Role.DATA_OFFICER, Role.ANALYST, Role.DPO, Role.CALDICOTT_GUARDIAN, Role.SIRO,
-     Role.INFORMATION_ASSET_OWNER}
+    {
+        Role.DATA_OFFICER,
+        Role.ANALYST,
+        Role.DPO,
+        Role.CALDICOTT_GUARDIAN,
+        Role.SIRO,
+        Role.INFORMATION_ASSET_OWNER,
+    }
 )

@@ -1,4 +1,55 @@
 from django.urls import path
 
+from .views import audit, auth, home, invitation, organisation
+
 app_name = "web"
-urlpatterns: list = []
+urlpatterns = [
+    path("", home.home, name="home"),
+    # Signing in and out
+    path("sign-in/", auth.sign_in, name="sign_in"),
+    path("sign-in/code/", auth.sign_in_code, name="sign_in_code"),
+    path("sign-in/authenticator/", auth.two_factor_setup, name="two_factor_setup"),
+    path("sign-out/", auth.sign_out, name="sign_out"),
+    path("password-reset/", auth.PasswordResetView.as_view(), name="password_reset"),
+    path(
+        "password-reset/sent/",
+        auth.TemplatePage.as_view(template_name="web/account/password_reset_sent.html"),
+        name="password_reset_sent",
+    ),
+    path(
+        "password-reset/<uidb64>/<token>/",
+        auth.PasswordResetConfirmView.as_view(),
+        name="password_reset_confirm",
+    ),
+    path(
+        "password-reset/done/",
+        auth.TemplatePage.as_view(template_name="web/account/password_reset_done.html"),
+        name="password_reset_done",
+    ),
+    path("account/password/", auth.PasswordChangeView.as_view(), name="password_change"),
+    # Organisations
+    path("organisation/switch/", organisation.switch_organisation, name="switch_organisation"),
+    path("organisation/members/", organisation.members, name="members"),
+    path("organisation/members/invite/", organisation.invite, name="invite"),
+    path("organisation/members/<int:membership_id>/", organisation.member, name="member"),
+    path(
+        "organisation/members/<int:membership_id>/remove/",
+        organisation.remove_member,
+        name="remove_member",
+    ),
+    path(
+        "organisation/invitations/<int:invitation_id>/withdraw/",
+        organisation.revoke_invitation,
+        name="revoke_invitation",
+    ),
+    path("invitations/<str:token>/", invitation.invitation, name="invitation"),
+    # Audit
+    path("organisation/audit/", audit.events, name="audit_events"),
+    path("audit/checkpoints/", audit.checkpoints, name="checkpoints"),
+    path(
+        "audit/checkpoints/<int:checkpoint_id>.json",
+        audit.checkpoint_download,
+        name="checkpoint_download",
+    ),
+    path("audit/public-key.pem", audit.public_key, name="public_key"),
+]

@@ -11,6 +11,7 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
+from .chain import HASHED_FIELDS
 from .models import AuditCheckpoint, AuditEvent
 
 
@@ -42,23 +43,7 @@ class AuditEventAdmin(ReadOnlyAdmin):
     search_fields = ("action", "actor_label", "actor", "target", "organisation", "reason")
     ordering = ("-seq",)
     show_full_result_count = False  # counting a large log on every page is slow
-    readonly_fields = (
-        "seq",
-        "occurred_at",
-        "actor",
-        "actor_label",
-        "organisation",
-        "organisation_name",
-        "subject_organisation",
-        "action",
-        "target",
-        "purpose",
-        "outcome",
-        "reason",
-        "details",
-        "prev_hash",
-        "hash",
-    )
+    readonly_fields = (*HASHED_FIELDS, "hash")
 
 
 @admin.register(AuditCheckpoint)

@@ -10,25 +10,11 @@ from typing import Any
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from .chain import timestamp
+from .chain import HASHED_FIELDS, timestamp
 from .models import AuditCheckpoint, AuditEvent
 
-CSV_COLUMNS = (
-    "seq",
-    "occurred_at",
-    "actor",
-    "actor_label",
-    "organisation",
-    "organisation_name",
-    "subject_organisation",
-    "action",
-    "target",
-    "purpose",
-    "outcome",
-    "reason",
-    "details",
-    "hash",
-)
+# Every hashed field but the previous hash (implied by the row before), then the hash.
+CSV_COLUMNS = (*(f for f in HASHED_FIELDS if f != "prev_hash"), "hash")
 # A spreadsheet treats a cell starting with one of these as a formula (CSV injection).
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 

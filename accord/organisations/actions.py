@@ -53,6 +53,29 @@ def _require_admin(by: Actor, organisation: Organisation) -> None:
         )
 
 
+def _keep_an_admin(membership: Membership) -> None:
+    """Refuse to take away the organisation's last admin."""
+    organisation = membership.organisation
+    if membership.has_role(Role.ORGANISATION_ADMIN) and admin_count(organisation) <= 1:
+        raise NotPermitted(
+            f"{organisation.name} must keep at least one organisation admin. "
+            "Give the role to someone else first.",
+            target=_target(membership),
+        )
+
+
+def _join(user: User, organisation: Organisation, roles: Iterable[str]) -> Membership:
+    """Make ``user`` an active member with ``roles``, adding to any roles already held."""
+    membership, created = Membership.objects.get_or_create(
+        user=user, organisation=organisation, defaults={"roles": _clean_roles(roles)}
+    )
+    if not created:
+        membership.roles = _clean_roles([*membership.roles, *roles])
+        membership.is_active = True
+        membership.save(update_fields=["roles", "is_active"])
+    return membership
+
+
 @audited("organisation.created")
 def create_organisation(
     *,
@@ -92,13 +115,7 @@ def add_member(
 ) -> Membership:
     _require_admin(by, organisation)
     chosen = _clean_roles(roles)
-    membership, created = Membership.objects.get_or_create(
-        user=user, organisation=organisation, defaults={"roles": chosen}
-    )
-    if not created:
-        membership.roles = _clean_roles([*membership.roles, *chosen])
-        membership.is_active = True
-        membership.save(update_fields=["roles", "is_active"])
+    membership = _join(user, organisation, chosen)
     record(
         by=by,
         action="organisation.member.added",
@@ -114,16 +131,8 @@ def change_roles(*, by: Actor, membership: Membership, roles: Iterable[str]) -> 
     organisation = membership.organisation
     _require_admin(by, organisation)
     chosen = _clean_roles(roles)
-    if (
-        membership.has_role(Role.ORGANISATION_ADMIN)
-        and Role.ORGANISATION_ADMIN not in chosen
-        and admin_count(organisation) <= 1
-    ):
-        raise NotPermitted(
-            f"{organisation.name} must keep at least one organisation admin. "
-            "Give the role to someone else first.",
-            target=_target(membership),
-        )
+    if Role.ORGANISATION_ADMIN not in chosen:
+        _keep_an_admin(membership)
     before = list(membership.roles)
     membership.roles = chosen
     membership.save(update_fields=["roles"])
@@ -141,12 +150,7 @@ def change_roles(*, by: Actor, membership: Membership, roles: Iterable[str]) -> 
 def remove_member(*, by: Actor, membership: Membership) -> None:
     organisation = membership.organisation
     _require_admin(by, organisation)
-    if membership.has_role(Role.ORGANISATION_ADMIN) and admin_count(organisation) <= 1:
-        raise NotPermitted(
-            f"{organisation.name} must keep at least one organisation admin. "
-            "Give the role to someone else first.",
-            target=_target(membership),
-        )
+    _keep_an_admin(membership)
     membership.is_active = False
     membership.save(update_fields=["is_active"])
     record(
@@ -251,13 +255,7 @@ def accept_invitation(*, by: Actor, token: str) -> Membership:
             f"{invitation.email} to accept it.",
             target=_target(invitation),
         )
-    membership, created = Membership.objects.get_or_create(
-        user=user, organisation=invitation.organisation, defaults={"roles": invitation.roles}
-    )
-    if not created:
-        membership.roles = _clean_roles([*membership.roles, *invitation.roles])
-        membership.is_active = True
-        membership.save(update_fields=["roles", "is_active"])
+    membership = _join(user, invitation.organisation, invitation.roles)
     invitation.accepted_at = timezone.now()
     invitation.accepted_by = user
     invitation.save(update_fields=["accepted_at", "accepted_by"])

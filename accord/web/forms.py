@@ -189,6 +189,10 @@ class NewAccountForm(GDSForm):
         return data
 
 
+# Day first, as people in the UK write dates; ISO 8601 too.
+UK_DATE_FORMATS = ["%d/%m/%Y", "%d-%m-%Y", "%d %m %Y", "%d %B %Y", "%d %b %Y", "%Y-%m-%d"]
+
+
 class AuditFilterForm(GDSForm):
     submit_label = "Filter events"
     action = forms.CharField(label="Action", required=False, help_text="For example, signed_in")
@@ -199,16 +203,16 @@ class AuditFilterForm(GDSForm):
     since = forms.DateField(
         label="From date",
         required=False,
-        help_text="For example, 2026-11-01",
-        widget=forms.DateInput(attrs={"type": "date"}),
-        error_messages={"invalid": "Enter the from date as a real date, like 2026-11-01"},
+        help_text="For example, 1/11/2026",
+        input_formats=UK_DATE_FORMATS,
+        error_messages={"invalid": "Enter the from date as a real date, like 1/11/2026"},
     )
     until = forms.DateField(
         label="To date",
         required=False,
-        help_text="For example, 2026-11-30",
-        widget=forms.DateInput(attrs={"type": "date"}),
-        error_messages={"invalid": "Enter the to date as a real date, like 2026-11-30"},
+        help_text="For example, 30/11/2026",
+        input_formats=UK_DATE_FORMATS,
+        error_messages={"invalid": "Enter the to date as a real date, like 30/11/2026"},
     )
 
     def layout_fields(self) -> list[Any]:

@@ -1,0 +1,35 @@
+"""Plain-English names for audit actions, for pages and downloads. Codes stay in the log."""
+
+ACTION_LABELS = {
+    "access.decided": "Access to shared data decided",
+    "account.created": "Account created",
+    "audit.checkpoint.created": "Audit checkpoint signed",
+    "audit.events.downloaded": "Audit log downloaded",
+    "auth.locked_out": "Account locked after failed sign-ins",
+    "auth.password_changed": "Password changed",
+    "auth.password_reset": "Password reset",
+    "auth.password_reset_requested": "Password reset requested",
+    "auth.second_factor_failed": "Wrong security code entered",
+    "auth.second_factor_passed": "Security code accepted",
+    "auth.sign_in_failed": "Sign-in failed",
+    "auth.signed_in": "Signed in",
+    "auth.signed_out": "Signed out",
+    "auth.two_factor_enrolled": "Authenticator app set up",
+    "organisation.created": "Organisation created",
+    "organisation.invitation.accepted": "Invitation accepted",
+    "organisation.invitation.revoked": "Invitation withdrawn",
+    "organisation.invitation.sent": "Invitation sent",
+    "organisation.member.added": "Member added",
+    "organisation.member.removed": "Member removed",
+    "organisation.member.roles_changed": "Member's roles changed",
+    "organisation.switched": "Switched organisation",
+}
+
+
+def action_label(code: str) -> str:
+    if code in ACTION_LABELS:
+        return ACTION_LABELS[code]
+    if code.startswith("admin."):
+        _, model, verb = [*code.split("."), "", ""][:3]
+        return f"Platform staff {verb} {model} in admin".strip()
+    return code

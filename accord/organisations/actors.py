@@ -21,6 +21,14 @@ def actor_for(user: User, membership: Membership | None = None) -> Actor:
     )
 
 
+def actor_signing_in(request: HttpRequest, user: User) -> Actor:
+    """The actor for sign-in events: acting for the organisation the session will use."""
+    from .middleware import choose_membership
+    from .queries import memberships_of
+
+    return actor_for(user, choose_membership(request, list(memberships_of(user))))
+
+
 def actor_for_request(request: HttpRequest) -> Actor:
     user = request.user
     if not user.is_authenticated:

@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
 
-from .models import User
+from .models import Membership, User
 from .queries import memberships_of
 
 SESSION_KEY = "accord_organisation_id"
@@ -22,11 +22,17 @@ class CurrentOrganisationMiddleware:
         user = request.user
         if user.is_authenticated and isinstance(user, User):
             memberships = list(memberships_of(user))
-            chosen = request.session.get(SESSION_KEY)
-            current = next((m for m in memberships if str(m.organisation_id) == chosen), None)
-            if current is None and memberships:
-                current = memberships[0]
+            current = choose_membership(request, memberships)
+            if current is not None:
                 request.session[SESSION_KEY] = str(current.organisation_id)
             request.membership = current  # type: ignore[attr-defined]
             request.memberships = memberships  # type: ignore[attr-defined]
         return self.get_response(request)
+
+
+def choose_membership(request: HttpRequest, memberships: list[Membership]) -> Membership | None:
+    """The organisation chosen in this session if the person still belongs to it, else the
+    first of their organisations by name."""
+    chosen = request.session.get(SESSION_KEY)
+    current = next((m for m in memberships if str(m.organisation_id) == chosen), None)
+    return current or (memberships[0] if memberships else None)

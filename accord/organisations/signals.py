@@ -12,19 +12,21 @@ from accord.audit.actions import record
 from accord.audit.actor import Actor
 from accord.audit.enums import Outcome
 
-from .actors import actor_for
+from .actors import actor_for, actor_signing_in
 from .models import User
 
 
 @receiver(user_logged_in)
 def signed_in(sender: Any, request: Any, user: User, **kwargs: Any) -> None:
-    record(by=actor_for(user), action="auth.signed_in", target=f"user:{user.pk}")
+    by = actor_signing_in(request, user) if request is not None else actor_for(user)
+    record(by=by, action="auth.signed_in", target=f"user:{user.pk}")
 
 
 @receiver(user_logged_out)
 def signed_out(sender: Any, request: Any, user: User | None, **kwargs: Any) -> None:
     if user is not None:
-        record(by=actor_for(user), action="auth.signed_out", target=f"user:{user.pk}")
+        by = actor_for(user, getattr(request, "membership", None))
+        record(by=by, action="auth.signed_out", target=f"user:{user.pk}")
 
 
 @receiver(user_login_failed)

@@ -26,7 +26,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from accord.audit.actions import record
 from accord.audit.actor import Actor
 from accord.audit.enums import Outcome
-from accord.organisations.actors import actor_for
+from accord.organisations.actors import actor_for, actor_signing_in
 from accord.organisations.models import User
 
 from ..forms import ChangePasswordForm, CodeForm, NewPasswordForm, ResetRequestForm, SignInForm
@@ -69,7 +69,11 @@ def _complete_sign_in(request: HttpRequest, user: User, device: TOTPDevice | Non
         login(request, user, backend="django.contrib.auth.backends.ModelBackend")
     if device is not None:
         otp_login(request, device)
-        record(by=actor_for(user), action="auth.second_factor_passed", target=f"user:{user.pk}")
+        record(
+            by=actor_signing_in(request, user),
+            action="auth.second_factor_passed",
+            target=f"user:{user.pk}",
+        )
     for key in (PENDING_USER, PENDING_SINCE, PENDING_NEXT, ENROL_DEVICE):
         request.session.pop(key, None)
     return redirect(next_url)
@@ -110,7 +114,7 @@ def sign_in_code(request: HttpRequest) -> HttpResponse:
         if device.verify_token(form.cleaned_data["code"].strip()):
             return _complete_sign_in(request, user, device)
         record(
-            by=actor_for(user),
+            by=actor_signing_in(request, user),
             action="auth.second_factor_failed",
             target=f"user:{user.pk}",
             outcome=Outcome.FAILED,
@@ -142,7 +146,11 @@ def two_factor_setup(request: HttpRequest) -> HttpResponse:
         if device.verify_token(form.cleaned_data["code"].strip()):
             device.confirmed = True
             device.save(update_fields=["confirmed"])
-            record(by=actor_for(user), action="auth.two_factor_enrolled", target=f"user:{user.pk}")
+            record(
+                by=actor_signing_in(request, user),
+                action="auth.two_factor_enrolled",
+                target=f"user:{user.pk}",
+            )
             return _complete_sign_in(request, user, device)
         form.add_error(
             "code",

@@ -245,6 +245,7 @@ def _helper(*fields: Any, submit: str) -> FormHelper:
 class ResetRequestForm(PasswordResetForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.fields["email"].label = "Email address"
         self.fields["email"].error_messages = {
             "required": "Enter your email address",
             "invalid": "Enter an email address in the correct format, like name@example.gov.uk",

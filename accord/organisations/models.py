@@ -77,6 +77,11 @@ class Organisation(models.Model):
             raise ValidationError(errors)
 
 
+def role_labels(roles: list[str]) -> list[str]:
+    """Plain-English role names, in the roles' usual order."""
+    return [Role(r).label for r in Role.values if r in roles]
+
+
 def validate_roles(value: object) -> None:
     if not isinstance(value, list) or not value:
         raise ValidationError("Choose at least one role.")
@@ -108,7 +113,7 @@ class Membership(models.Model):
 
     @property
     def role_labels(self) -> list[str]:
-        return [Role(r).label for r in Role.values if r in self.roles]
+        return role_labels(self.roles)
 
 
 class Invitation(models.Model):
@@ -132,6 +137,10 @@ class Invitation(models.Model):
 
     def __str__(self) -> str:
         return f"Invitation for {self.email} to {self.organisation}"
+
+    @property
+    def role_labels(self) -> list[str]:
+        return role_labels(self.roles)
 
     @property
     def is_open(self) -> bool:

@@ -56,7 +56,11 @@ def _require_admin(by: Actor, organisation: Organisation) -> None:
 def _keep_an_admin(membership: Membership) -> None:
     """Refuse to take away the organisation's last admin."""
     organisation = membership.organisation
-    if membership.has_role(Role.ORGANISATION_ADMIN) and admin_count(organisation) <= 1:
+    if (
+        membership.is_active
+        and membership.has_role(Role.ORGANISATION_ADMIN)
+        and admin_count(organisation) <= 1
+    ):
         raise NotPermitted(
             f"{organisation.name} must keep at least one organisation admin. "
             "Give the role to someone else first.",
@@ -70,7 +74,9 @@ def _join(user: User, organisation: Organisation, roles: Iterable[str]) -> Membe
         user=user, organisation=organisation, defaults={"roles": _clean_roles(roles)}
     )
     if not created:
-        membership.roles = _clean_roles([*membership.roles, *roles])
+        # A removed member starts again from the roles given now; a current member gains them.
+        kept = membership.roles if membership.is_active else []
+        membership.roles = _clean_roles([*kept, *roles])
         membership.is_active = True
         membership.save(update_fields=["roles", "is_active"])
     return membership
@@ -303,6 +309,8 @@ def create_account_from_invitation(
 def switch_organisation(*, by: Actor, membership: Membership) -> Membership:
     if membership.user_id != by.user_id or not membership.is_active:
         raise NotPermitted("You are not a member of that organisation.")
+    if not membership.organisation.is_active:
+        raise NotPermitted(f"{membership.organisation.name} has been switched off on Accord.")
     record(
         by=by,
         action="organisation.switched",

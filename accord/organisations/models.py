@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from typing import Any
+
 from django.contrib.auth.models import AbstractUser
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -59,6 +62,15 @@ class Organisation(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    IDENTIFIER_FIELDS = ("gss_code", "ods_code", "ico_registration")
+
+    def clean_fields(self, exclude: Any = None) -> None:
+        # Spaces and lower case are how people type codes; take them out before the column
+        # length is checked, so 'E07 000 110' is accepted as E07000110.
+        for field in self.IDENTIFIER_FIELDS:
+            setattr(self, field, re.sub(r"\s+", "", getattr(self, field) or "").upper())
+        super().clean_fields(exclude=exclude)
 
     def clean(self) -> None:
         errors: dict[str, ValidationError] = {}

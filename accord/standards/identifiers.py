@@ -11,9 +11,9 @@ import re
 
 from django.core.exceptions import ValidationError
 
-GSS_PATTERN = re.compile(r"^[EWSNK]\d{8}$")
+GSS_PATTERN = re.compile(r"^[EWSNK][0-9]{8}$")
 ODS_PATTERN = re.compile(r"^[A-Z0-9]{3,6}$")
-ICO_PATTERN = re.compile(r"^Z[A-Z0-9]\d{6}$")
+ICO_PATTERN = re.compile(r"^Z[A-Z0-9][0-9]{6}$")
 
 # GSS entity prefixes that an organisation of each sector may carry (its own area's code).
 GSS_PREFIXES_BY_SECTOR: dict[str, tuple[str, ...]] = {

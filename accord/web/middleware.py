@@ -57,7 +57,7 @@ def two_factor_verified(user: object) -> bool:
 
 
 # Pages a person who still owes a second factor may see.
-TWO_FACTOR_EXEMPT = ("web:two_factor_setup", "web:sign_out")
+TWO_FACTOR_EXEMPT = ("web:two_factor_setup", "web:sign_in_code", "web:sign_out")
 
 
 class RequireTwoFactorMiddleware:

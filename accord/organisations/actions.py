@@ -15,6 +15,7 @@ from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
+from django.core.validators import validate_email
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -180,6 +181,7 @@ def invite_member(
     (only its hash is stored)."""
     _require_admin(by, organisation)
     email = email.strip().lower()
+    validate_email(email)
     chosen = _clean_roles(roles)
     if organisation.memberships.filter(user__email__iexact=email, is_active=True).exists():
         raise ValidationError(f"{email} is already a member of {organisation.name}.")

@@ -515,6 +515,17 @@ def test_invite_member_rejects_unknown_roles(
     assert mail.outbox == []
 
 
+def test_invite_member_rejects_a_malformed_email_address(
+    admin: Actor, organisation: Organisation, django_capture_on_commit_callbacks
+) -> None:
+    with django_capture_on_commit_callbacks(execute=True), pytest.raises(ValidationError):
+        actions.invite_member(
+            by=admin, organisation=organisation, email="not an address", roles=["viewer"]
+        )
+    assert not Invitation.objects.exists()
+    assert mail.outbox == []
+
+
 # revoke_invitation and find_open_invitation ---------------------------------------------------
 
 

@@ -1,4 +1,4 @@
-"""Shared test set-up: a private data folder per run, and the audit chain's database state."""
+"""Shared test set-up: the audit chain's database state around every database test."""
 
 from __future__ import annotations
 
@@ -9,17 +9,21 @@ import pytest
 
 @pytest.fixture(autouse=True)
 def _audit_chain_ready(request: pytest.FixtureRequest):
-    """Transactional tests empty every table between tests, which the audit log's append-only
-    triggers rightly refuse. Around such tests: put back the head row and the triggers, and take
-    the triggers off again just before Django's flush."""
+    """Keep the audit chain's head row and append-only triggers in place for every test that
+    uses the database.
+
+    Transactional tests empty every table afterwards, head row included, which the append-only
+    triggers rightly refuse: around such tests the triggers are lifted just for the flush, and
+    the head row is put back before any later test, transactional or not, writes an event."""
     marker = request.node.get_closest_marker("django_db")
-    uses_transactions = any(
+    transactional = any(
         name in request.fixturenames for name in ("transactional_db", "live_server")
     ) or bool(marker and marker.kwargs.get("transaction"))
-    if not uses_transactions:
+    uses_db = transactional or marker is not None or "db" in request.fixturenames
+    if not uses_db:
         yield
         return
-    request.getfixturevalue("transactional_db")
+    request.getfixturevalue("transactional_db" if transactional else "db")
     from django.db import connection
 
     from accord.audit import triggers
@@ -27,6 +31,9 @@ def _audit_chain_ready(request: pytest.FixtureRequest):
     from accord.audit.models import AuditHead
 
     AuditHead.objects.get_or_create(pk=1, defaults={"seq": 0, "hash": GENESIS_HASH})
+    if not transactional:
+        yield
+        return
     triggers.install(connection)
     yield
     triggers.remove(connection)

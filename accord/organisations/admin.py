@@ -7,8 +7,9 @@ from typing import Any
 
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
-from django.db.models import Model
-from django.http import HttpRequest
+from django.db import transaction
+from django.db.models import Model, QuerySet
+from django.http import HttpRequest, HttpResponse
 
 from accord.audit.actions import record
 
@@ -29,14 +30,43 @@ class AuditedAdmin(admin.ModelAdmin):
         )
 
     def delete_model(self, request: HttpRequest, obj: Any) -> None:
-        assert isinstance(request.user, User)
-        record(
-            by=actor_for(request.user),
-            action=f"admin.{obj._meta.model_name}.deleted",
-            target=f"{obj._meta.model_name}:{obj.pk}",
-            subject_organisation_id=_organisation_of(obj),
-        )
+        _record_deleted(request, obj)
         super().delete_model(request, obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
+        # "Delete selected" on the list page.
+        for obj in queryset:
+            _record_deleted(request, obj)
+        super().delete_queryset(request, queryset)
+
+    def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
+        # Rows added, changed or deleted in an inline (e.g. members on an organisation).
+        super().save_formset(request, form, formset, change)
+        assert isinstance(request.user, User)
+        changes = [
+            *((obj, "created", []) for obj in formset.new_objects),
+            *((obj, "changed", fields) for obj, fields in formset.changed_objects),
+        ]
+        for obj, verb, fields in changes:
+            record(
+                by=actor_for(request.user),
+                action=f"admin.{obj._meta.model_name}.{verb}",
+                target=f"{obj._meta.model_name}:{obj.pk}",
+                details={"fields": sorted(fields)},
+                subject_organisation_id=_organisation_of(obj),
+            )
+        for obj in formset.deleted_objects:
+            _record_deleted(request, obj)
+
+
+def _record_deleted(request: HttpRequest, obj: Any) -> None:
+    assert isinstance(request.user, User)
+    record(
+        by=actor_for(request.user),
+        action=f"admin.{obj._meta.model_name}.deleted",
+        target=f"{obj._meta.model_name}:{obj.pk}",
+        subject_organisation_id=_organisation_of(obj),
+    )
 
 
 def _organisation_of(obj: Model) -> str:
@@ -79,3 +109,18 @@ class InvitationAdmin(AuditedAdmin):
 @admin.register(User)
 class AccordUserAdmin(UserAdmin, AuditedAdmin):
     search_fields = ("email", "first_name", "last_name")
+
+    def user_change_password(
+        self, request: HttpRequest, id: str, form_url: str = ""
+    ) -> HttpResponse:
+        # Django's own password page saves without save_model; audit it in its transaction.
+        with transaction.atomic():
+            response = super().user_change_password(request, id, form_url)
+            if request.method == "POST" and response.status_code == 302:
+                assert isinstance(request.user, User)
+                record(
+                    by=actor_for(request.user),
+                    action="admin.user.password_set",
+                    target=f"user:{id}",
+                )
+        return response

@@ -51,6 +51,10 @@ class SignInForm(AuthenticationForm):
         "inactive": "This account has been switched off. Ask your organisation admin.",
     }
 
+    def clean_username(self) -> str:
+        # Accounts are kept under lower-case email addresses; people type capitals.
+        return str(self.cleaned_data["username"]).strip().lower()
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.helper = FormHelper()

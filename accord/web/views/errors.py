@@ -5,6 +5,10 @@ from __future__ import annotations
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
+from accord.audit.actions import record
+from accord.audit.enums import Outcome
+from accord.organisations.actors import actor_for_request
+
 
 def _page(request: HttpRequest, status: int, title: str, message: str) -> HttpResponse:
     return render(
@@ -29,6 +33,14 @@ def permission_denied(request: HttpRequest, exception: Exception | None = None) 
         str(exception)
         if exception and str(exception)
         else ("Your account does not have permission to see this page.")
+    )
+    # Every refusal is audited (DESIGN rule 6), in its own transaction.
+    record(
+        by=actor_for_request(request),
+        action="web.page_refused",
+        target=f"path:{request.path}"[:300],
+        outcome=Outcome.REFUSED,
+        reason=reason,
     )
     return _page(request, 403, "You do not have permission to see this page", reason)
 

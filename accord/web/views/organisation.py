@@ -122,7 +122,11 @@ def remove_member(request: HttpRequest, membership_id: int) -> HttpResponse:
 def revoke_invitation(request: HttpRequest, invitation_id: int) -> HttpResponse:
     own = require_role(request, Role.ORGANISATION_ADMIN)
     invitation = get_object_or_404(
-        Invitation, pk=invitation_id, organisation=own.organisation, accepted_at=None
+        Invitation,
+        pk=invitation_id,
+        organisation=own.organisation,
+        accepted_at=None,
+        revoked_at=None,
     )
     actions.revoke_invitation(by=actor(request), invitation=invitation)
     messages.success(request, f"The invitation to {invitation.email} has been withdrawn.")

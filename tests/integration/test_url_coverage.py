@@ -1,0 +1,98 @@
+"""Every page has integration tests of who may not use it.
+
+Adding a URL without adding it here fails this test: write the tests of its denials (signed
+out, wrong organisation, wrong role) and of its permits, then list the module below.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from pathlib import Path
+
+from django.urls import URLPattern, URLResolver, get_resolver
+
+HERE = Path(__file__).resolve().parent
+
+# Route name → the module in tests/integration that covers its denials and permits.
+COVERED_BY: dict[str, str] = {
+    "admin:*": "test_admin",
+    "web:home": "test_sign_in",
+    "web:sign_in": "test_sign_in",
+    "web:sign_in_code": "test_sign_in",
+    "web:two_factor_setup": "test_sign_in",
+    "web:sign_out": "test_sign_in",
+    "web:password_reset": "test_passwords",
+    "web:password_reset_sent": "test_passwords",
+    "web:password_reset_confirm": "test_passwords",
+    "web:password_reset_done": "test_passwords",
+    "web:password_change": "test_passwords",
+    "web:switch_organisation": "test_switch_organisation",
+    "web:members": "test_members",
+    "web:invite": "test_members",
+    "web:member": "test_members",
+    "web:remove_member": "test_members",
+    "web:revoke_invitation": "test_members",
+    "web:invitation": "test_invitation",
+    "web:audit_events": "test_audit_log",
+    "web:checkpoints": "test_checkpoints",
+    "web:checkpoint_download": "test_checkpoints",
+    "web:public_key": "test_checkpoints",
+}
+
+
+def _routes(patterns: list, namespace: str = "", prefix: str = "") -> Iterator[tuple[str, str]]:
+    """(route name, URL pattern) for every route; a third-party site (admin) counts as one."""
+    for entry in patterns:
+        if isinstance(entry, URLResolver):
+            if entry.namespace == "admin":
+                yield "admin:*", prefix + str(entry.pattern)
+                continue
+            inner = f"{namespace}{entry.namespace}:" if entry.namespace else namespace
+            yield from _routes(entry.url_patterns, inner, prefix + str(entry.pattern))
+        else:
+            assert isinstance(entry, URLPattern)
+            yield f"{namespace}{entry.name}" if entry.name else "", prefix + str(entry.pattern)
+
+
+def test_every_route_is_named() -> None:
+    unnamed = [pattern for name, pattern in _routes(get_resolver().url_patterns) if not name]
+    assert unnamed == [], f"Give these URL patterns a name so they can be listed: {unnamed}"
+
+
+def test_every_route_has_integration_tests() -> None:
+    routes = dict(_routes(get_resolver().url_patterns))
+    missing = sorted(
+        f"{name} ({pattern})" for name, pattern in routes.items() if name not in COVERED_BY
+    )
+    assert missing == [], (
+        "These pages have no integration tests listed in tests/integration/test_url_coverage.py. "
+        "Write tests of who may not use them (signed out, wrong organisation, wrong role) and who "
+        f"may, then list them: {missing}"
+    )
+
+
+def test_the_table_names_only_real_routes() -> None:
+    routes = set(dict(_routes(get_resolver().url_patterns)))
+    stale = sorted(set(COVERED_BY) - routes)
+    assert stale == [], f"These routes no longer exist; remove them from COVERED_BY: {stale}"
+
+
+def test_every_web_route_is_in_accord_web_urls() -> None:
+    """The walk really did see the web app's own URL list."""
+    own = {f"web:{p.name}" for p in get_resolver("accord.web.urls").url_patterns}
+    assert own
+    assert own <= set(COVERED_BY)
+
+
+def test_each_listed_module_exists_and_has_tests() -> None:
+    for module in sorted(set(COVERED_BY.values())):
+        path = HERE / f"{module}.py"
+        assert path.is_file(), f"{module} is listed but tests/integration/{module}.py is missing"
+        tree = ast.parse(path.read_text())
+        tests = [
+            node.name
+            for node in tree.body
+            if isinstance(node, ast.FunctionDef) and node.name.startswith("test_")
+        ]
+        assert tests, f"tests/integration/{module}.py has no tests"

@@ -37,3 +37,19 @@ def _audit_chain_ready(request: pytest.FixtureRequest):
     triggers.install(connection)
     yield
     triggers.remove(connection)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _no_stray_connections_at_the_end(django_db_setup: None, django_db_blocker):
+    """Before the test database is dropped, end any other PostgreSQL session still attached to
+    it. Browser tests run Django on Playwright's greenlets, whose connections (Django keeps one
+    per context) nothing else closes; PostgreSQL refuses to drop a database in use."""
+    yield
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        with django_db_blocker.unblock(), connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )

@@ -6,10 +6,13 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from django.db import connections
 from playwright.sync_api import Browser, Page, sync_playwright
 
 # Playwright's sync API runs an event loop in this thread; the tests still use the ORM
@@ -33,6 +36,30 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if "tests/functional" in str(item.path):
             item.add_marker(pytest.mark.functional)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _database_outlives_live_server(django_db_setup: None) -> None:
+    """Set the test database up before the (session-long) live server, so it is torn down
+    after the server has closed its connections; otherwise PostgreSQL refuses to drop a
+    database still in use."""
+
+
+@pytest.fixture(autouse=True)
+def _requests_finished() -> Iterator[None]:
+    """After each browser test (its contexts closed), wait for the live server's request
+    threads to end, and close the test's own database connections.
+
+    Request threads hold a connection while the browser keeps its socket alive. And Playwright's
+    sync API runs the test on a greenlet with its own context variables, where Django keeps a
+    separate connection that nothing else closes. Left open, either races the next test's
+    table flush and, at the end, PostgreSQL's removal of the test database."""
+    yield
+    deadline = time.monotonic() + 10
+    for thread in threading.enumerate():
+        if "process_request_thread" in thread.name:
+            thread.join(timeout=max(0.0, deadline - time.monotonic()))
+    connections.close_all()
 
 
 @pytest.fixture(scope="session")

@@ -30,7 +30,7 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund
 	touch $@
 
-accord/web/static/vendor/.built: node_modules/.installed scripts/build-assets.mjs
+accord/web/static/vendor/.built: node_modules/.installed scripts/build-assets.mjs $(wildcard accord/web/assets_src/*.scss)
 	npm run --silent build
 	touch $@
 

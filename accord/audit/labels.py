@@ -23,6 +23,8 @@ ACTION_LABELS = {
     "organisation.member.removed": "Member removed",
     "organisation.member.roles_changed": "Member's roles changed",
     "organisation.switched": "Switched organisation",
+    "vault.object.shredded": "Stored data deleted (key destroyed)",
+    "vault.object.stored": "Data stored in the vault",
     "web.page_refused": "Page refused",
     "admin.user.password_set": "Platform staff set a password in admin",
 }

@@ -97,6 +97,46 @@ else:
         env("ACCORD_AUDIT_SIGNING_KEY_FILE", str(KEYS_DIR / "audit-signing-ed25519.pem"))
     )
 
+# Vault -----------------------------------------------------------------------------------------
+# Encrypted object storage (accord/vault, docs/adr/0004-vault-encryption.md). The master key
+# comes from ACCORD_MASTER_KEY (base64 of 32 random bytes) or ACCORD_MASTER_KEY_FILE; in the demo,
+# when neither is set, one is created at DATA_DIR/keys/vault-master.key. Blobs (ciphertext) live
+# in ACCORD_VAULT_DIR; each object's wrapped data key in ACCORD_VAULT_KEYSTORE_DIR, apart from
+# the blobs and the database. In production the key store has no default: it must be named,
+# outside the data folder and the blob store (accord.vault.checks reports it when missing).
+VAULT_MASTER_KEY = env("ACCORD_MASTER_KEY").strip()
+VAULT_MASTER_KEY_FILE = (
+    Path(env("ACCORD_MASTER_KEY_FILE")).resolve() if env("ACCORD_MASTER_KEY_FILE") else None
+)
+VAULT_DIR = Path(env("ACCORD_VAULT_DIR", str(DATA_DIR / "vault"))).resolve()
+_keystore = env("ACCORD_VAULT_KEYSTORE_DIR", "" if PRODUCTION else str(DATA_DIR / "keystore"))
+VAULT_KEYSTORE_DIR = Path(_keystore).resolve() if _keystore else None
+VAULT_CHUNK_SIZE = 1024 * 1024  # plaintext bytes per encrypted chunk
+if VAULT_MASTER_KEY and VAULT_MASTER_KEY_FILE:
+    raise ImproperlyConfigured(
+        "Set either ACCORD_MASTER_KEY or ACCORD_MASTER_KEY_FILE for the vault, not both."
+    )
+if PRODUCTION:
+    if VAULT_MASTER_KEY_FILE and any(
+        _inside(VAULT_MASTER_KEY_FILE, folder)
+        for folder in (DATA_DIR, VAULT_DIR, *([VAULT_KEYSTORE_DIR] if VAULT_KEYSTORE_DIR else []))
+    ):
+        raise ImproperlyConfigured(
+            "ACCORD_MASTER_KEY_FILE must be kept outside ACCORD_DATA_DIR, the vault's blob store "
+            "(ACCORD_VAULT_DIR) and its key store, so no backup of the data holds the key that "
+            "unlocks it."
+        )
+    if VAULT_KEYSTORE_DIR and (
+        _inside(VAULT_KEYSTORE_DIR, DATA_DIR)
+        or _inside(VAULT_KEYSTORE_DIR, VAULT_DIR)
+        or _inside(VAULT_DIR, VAULT_KEYSTORE_DIR)
+    ):
+        raise ImproperlyConfigured(
+            "ACCORD_VAULT_KEYSTORE_DIR must be a folder outside ACCORD_DATA_DIR and the vault's "
+            "blob store (ACCORD_VAULT_DIR), and must not contain the blob store, so no database "
+            "or object backup holds a key."
+        )
+
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",
@@ -114,6 +154,7 @@ INSTALLED_APPS = [
     "accord.audit",
     "accord.organisations",
     "accord.access",
+    "accord.vault",
     "accord.web",
     "accord.demo",
 ]

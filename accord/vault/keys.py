@@ -1,0 +1,235 @@
+"""The master key and the key store.
+
+- The **master key** (32 random bytes) comes from ``ACCORD_MASTER_KEY`` (base64) or from the
+  file ``ACCORD_MASTER_KEY_FILE`` (the same base64 text). In the demo, when neither is set, one
+  is created at ``DATA_DIR/keys/vault-master.key`` (folder 0700, file 0600). It never enters
+  the database; production refuses a key file inside the data folder, the blob store or the
+  key store (see the settings and ``checks.py``).
+- The **key store** is a folder apart from the database and the blobs holding one file per
+  object: that object's data key wrapped with AES-256-GCM under the master key. The associated
+  data binds the wrapped key to its object and version, so key files cannot be swapped between
+  objects. Each file names the master key it was wrapped under (``master_key_id``), so rotation
+  can re-wrap later without touching the data.
+- Destroying an object's key file is what crypto-shredding means here: without it the blob is
+  noise. (On journalling and copy-on-write file systems and SSDs, unlinking is what we can do;
+  the guarantee rests on the key store not being backed up with the blobs.)
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import contextlib
+import hashlib
+import json
+import os
+import secrets
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from django.conf import settings
+
+from .enums import DATA_KEY_BYTES, NONCE_BYTES
+from .exceptions import KeyFileDamaged, KeyFileMissing, VaultConfigurationError, WrongMasterKey
+from .files import delete_durably, fsync_folder, private_folder, temporary_name, write_atomically
+
+MASTER_KEY_BYTES = 32
+DEMO_MASTER_KEY_NAME = "vault-master.key"
+KEY_FILE_FORMAT = 1
+_MAX_KEY_FILE_BYTES = 4096
+
+
+@dataclass(frozen=True, repr=False)
+class MasterKey:
+    """The master key and its id. The id names the key; it reveals nothing about it."""
+
+    key: bytes
+
+    @property
+    def id(self) -> str:
+        return master_key_id(self.key)
+
+    def __repr__(self) -> str:  # never print the key itself
+        return f"MasterKey(id={self.id!r})"
+
+
+def master_key_id(key: bytes) -> str:
+    return hashlib.sha256(b"accord-vault-master-key-id:" + key).hexdigest()[:16]
+
+
+def _decode(text: str, *, where: str) -> bytes:
+    try:
+        key = base64.b64decode(text.strip(), validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise VaultConfigurationError(
+            f"The vault master key in {where} is not valid base64. Generate one with: "
+            'python -c "import base64, os; print(base64.b64encode(os.urandom(32)).decode())"'
+        ) from exc
+    if len(key) != MASTER_KEY_BYTES:
+        raise VaultConfigurationError(
+            f"The vault master key in {where} is {len(key)} bytes; it must be exactly "
+            f"{MASTER_KEY_BYTES} random bytes, base64-encoded."
+        )
+    return key
+
+
+def demo_master_key_path() -> Path:
+    return Path(settings.KEYS_DIR) / DEMO_MASTER_KEY_NAME
+
+
+def master_key() -> MasterKey:
+    """The configured master key. Raises ``VaultConfigurationError`` when there is none."""
+    inline = str(getattr(settings, "VAULT_MASTER_KEY", "") or "")
+    path_setting = getattr(settings, "VAULT_MASTER_KEY_FILE", None)
+    if inline and path_setting:
+        raise VaultConfigurationError(
+            "Set either ACCORD_MASTER_KEY or ACCORD_MASTER_KEY_FILE for the vault, not both."
+        )
+    if inline:
+        return MasterKey(_decode(inline, where="ACCORD_MASTER_KEY"))
+    if path_setting:
+        return MasterKey(_read_key_file(Path(path_setting)))
+    if not settings.DEMO_MODE:
+        raise VaultConfigurationError(
+            "Production needs a vault master key: set ACCORD_MASTER_KEY (base64 of 32 random "
+            "bytes) or ACCORD_MASTER_KEY_FILE (a file kept outside ACCORD_DATA_DIR)."
+        )
+    path = demo_master_key_path()
+    if not path.exists():
+        _create_demo_key(path)
+    return MasterKey(_read_key_file(path))
+
+
+def _read_key_file(path: Path) -> bytes:
+    try:
+        with path.open("rb") as handle:
+            data = handle.read(_MAX_KEY_FILE_BYTES + 1)
+    except OSError as exc:
+        raise VaultConfigurationError(
+            f"Cannot read the vault master key file {path}: {exc.strerror}."
+        ) from exc
+    if len(data) > _MAX_KEY_FILE_BYTES:
+        raise VaultConfigurationError(f"The vault master key file {path} is too large.")
+    return _decode(data.decode("ascii", errors="replace"), where=f"the file {path}")
+
+
+def _create_demo_key(path: Path) -> None:
+    """A new demo master key, written so that no reader sees half a file and, when two
+    processes race, one key wins and both use it (as the audit signing key is made)."""
+    folder = path.parent
+    if not folder.exists():
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        os.chmod(folder, 0o700)
+    text = base64.b64encode(secrets.token_bytes(MASTER_KEY_BYTES)) + b"\n"
+    temporary = temporary_name(path)
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        with contextlib.suppress(FileExistsError):  # another process won: use its key
+            os.link(temporary, path)
+        fsync_folder(folder)
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
+# The key store --------------------------------------------------------------------------------
+
+
+def keystore_dir() -> Path:
+    folder = getattr(settings, "VAULT_KEYSTORE_DIR", None)
+    if not folder:
+        raise VaultConfigurationError(
+            "Production needs ACCORD_VAULT_KEYSTORE_DIR: a folder outside ACCORD_DATA_DIR and "
+            "the blob store, so no data or object backup holds the vault's keys."
+        )
+    return Path(folder)
+
+
+def key_path(object_id: uuid.UUID | str) -> Path:
+    return keystore_dir() / f"{uuid.UUID(str(object_id))}.key"
+
+
+def _wrap_aad(object_id: uuid.UUID, version: int) -> bytes:
+    return f"accord-vault-data-key:v1:{object_id}:{version}".encode()
+
+
+def new_data_key() -> bytes:
+    return AESGCM.generate_key(bit_length=DATA_KEY_BYTES * 8)
+
+
+def store_data_key(object_id: uuid.UUID, version: int, data_key: bytes) -> Path:
+    """Wrap ``data_key`` under the master key and write it to the key store (never replacing
+    an existing key file). Returns the key file's path."""
+    master = master_key()
+    nonce = secrets.token_bytes(NONCE_BYTES)
+    wrapped = AESGCM(master.key).encrypt(nonce, data_key, _wrap_aad(object_id, version))
+    document = {
+        "format": KEY_FILE_FORMAT,
+        "object_id": str(object_id),
+        "version": version,
+        "algorithm": "AES-256-GCM",
+        "master_key_id": master.id,
+        "nonce": base64.b64encode(nonce).decode(),
+        "wrapped_key": base64.b64encode(wrapped).decode(),
+    }
+    path = key_path(object_id)
+    private_folder(path.parent)
+    write_atomically(path, [json.dumps(document, sort_keys=True).encode()])
+    return path
+
+
+def load_data_key(object_id: uuid.UUID, version: int) -> bytes:
+    """Read and unwrap the object's data key, or raise a specific error saying what is wrong."""
+    path = key_path(object_id)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError as exc:
+        raise KeyFileMissing(
+            f"The key for vault object {object_id} is missing from the key store ({path}), so "
+            "its data cannot be decrypted. If it was not deliberately deleted, restore the key "
+            "store from its own backup.",
+            object_id=str(object_id),
+        ) from exc
+    try:
+        document = json.loads(raw)
+        nonce = base64.b64decode(document["nonce"], validate=True)
+        wrapped = base64.b64decode(document["wrapped_key"], validate=True)
+        stored_master_id = str(document["master_key_id"])
+        stored_object = str(document["object_id"])
+    except (ValueError, KeyError, TypeError, binascii.Error) as exc:
+        raise KeyFileDamaged(
+            f"The key file for vault object {object_id} ({path}) is damaged and cannot be read.",
+            object_id=str(object_id),
+        ) from exc
+    if stored_object != str(object_id):
+        raise KeyFileDamaged(
+            f"The key file {path} belongs to vault object {stored_object}, not {object_id}.",
+            object_id=str(object_id),
+        )
+    master = master_key()
+    if stored_master_id != master.id:
+        raise WrongMasterKey(
+            f"The key for vault object {object_id} was wrapped under master key "
+            f"{stored_master_id}, but the configured master key is {master.id}. Configure the "
+            "master key this vault was created with.",
+            object_id=str(object_id),
+        )
+    try:
+        return AESGCM(master.key).decrypt(nonce, wrapped, _wrap_aad(object_id, version))
+    except InvalidTag as exc:
+        raise KeyFileDamaged(
+            f"The key file for vault object {object_id} ({path}) failed its authentication "
+            "check under the configured master key: it has been altered or damaged.",
+            object_id=str(object_id),
+        ) from exc
+
+
+def destroy_data_key(object_id: uuid.UUID) -> bool:
+    """Delete the object's key file. True if there was one."""
+    return delete_durably(key_path(object_id))

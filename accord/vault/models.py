@@ -1,0 +1,53 @@
+"""Vault objects: metadata only. The data is in the blob store, the keys in the key store."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.db import models
+from django.utils import timezone
+
+from accord.access.enums import ResourceKind
+from accord.organisations.models import Organisation
+
+
+class VaultObject(models.Model):
+    """One encrypted object. Holds no data and no key: only what describes and checks them.
+
+    The organisation is a foreign key with PROTECT (so ``organisation_id`` is the controller's
+    id, and an organisation that holds data, or held data that was shredded, cannot be deleted
+    out from under its records); the access layer uses it as text in ``Resource``.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.PROTECT, related_name="vault_objects"
+    )
+    kind = models.CharField(max_length=40, choices=ResourceKind.choices)
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    version = models.PositiveIntegerField(default=1)
+    size = models.PositiveBigIntegerField(help_text="Plaintext size in bytes")
+    chunk_size = models.PositiveIntegerField()
+    sha256 = models.CharField("SHA-256 of the plaintext", max_length=64)
+    created_at = models.DateTimeField(default=timezone.now)
+    created_by = models.CharField(max_length=200, help_text="Actor reference, as in the audit log")
+    retention_deadline = models.DateTimeField(null=True, blank=True)
+    deleted_at = models.DateTimeField(null=True, blank=True)
+    deleted_by = models.CharField(max_length=200, blank=True)
+    deletion_reason = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["organisation", "kind"], name="vault_object_org_kind")]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.id})"
+
+    @property
+    def blob_key(self) -> str:
+        return f"{self.id}.v{self.version}"
+
+    @property
+    def is_deleted(self) -> bool:
+        return self.deleted_at is not None

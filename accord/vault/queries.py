@@ -1,0 +1,149 @@
+"""Reading the vault. Every read takes an access decision and checks it first.
+
+``open_object`` returns a ``VaultReader``: iterate it for plaintext chunks (memory bounded by the
+chunk size for any object size). Each chunk is authenticated before it is handed out, but the
+whole object's SHA-256 can only be checked at the end, so **treat the data as untrusted until
+the iteration finishes without an exception**: the final chunk is withheld, and
+``ChecksumMismatch`` raised instead, if the object as a whole is not what was stored. For small
+objects ``read_all()`` gives the verified bytes in one go.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Iterator
+from typing import BinaryIO
+
+from django.utils import timezone
+
+from accord.access.decisions import Decision, Resource
+from accord.access.enums import Action, ResourceKind
+from accord.audit.actor import Actor
+
+from . import keys
+from .backends import Backend, BlobNotFound, default_backend
+from .crypto import decrypt_stream
+from .exceptions import ChecksumMismatch, ObjectDeleted, ObjectNotFound, ObjectTruncated
+from .models import VaultObject
+
+# read_all() refuses objects larger than this: stream them instead.
+READ_ALL_LIMIT = 64 * 1024 * 1024
+
+
+def resource_for(obj: VaultObject) -> Resource:
+    """The object as the decision point sees it."""
+    return Resource(
+        kind=ResourceKind(obj.kind),
+        id=str(obj.id),
+        owner_organisation_id=str(obj.organisation_id),
+        description=obj.name,
+    )
+
+
+def get_object(object_id: uuid.UUID | str) -> VaultObject:
+    try:
+        return VaultObject.objects.get(pk=uuid.UUID(str(object_id)))
+    except (VaultObject.DoesNotExist, ValueError) as exc:
+        raise ObjectNotFound(
+            f"There is no vault object {object_id}.", object_id=str(object_id)
+        ) from exc
+
+
+def deleted_message(obj: VaultObject) -> str:
+    assert obj.deleted_at is not None
+    when = timezone.localtime(obj.deleted_at).strftime("%-d %B %Y at %H:%M %Z")
+    reason = obj.deletion_reason or "no reason was recorded"
+    return (
+        f"Vault object “{obj.name}” ({obj.id}) was deleted on {when}: {reason}. "
+        "Its key was destroyed, so its data cannot be recovered."
+    )
+
+
+def open_object(
+    object_id: uuid.UUID | str,
+    *,
+    by: Actor,
+    decision: Decision,
+    action: Action | str = Action.VIEW,
+    backend: Backend | None = None,
+) -> VaultReader:
+    """Check ``decision`` permits ``by`` to take ``action`` on this object now, then open it.
+
+    Raises ``AccessDenied`` (nothing is read), ``ObjectNotFound``, ``ObjectDeleted``, or — while
+    reading — a ``VaultIntegrityError`` subclass naming what is wrong.
+    """
+    obj = get_object(object_id)
+    decision.require(actor=by, action=action, resource=resource_for(obj))
+    if obj.deleted_at is not None:
+        raise ObjectDeleted(
+            deleted_message(obj),
+            object_id=str(obj.id),
+            deleted_at=obj.deleted_at,
+            reason=obj.deletion_reason,
+        )
+    data_key = keys.load_data_key(obj.id, obj.version)
+    return VaultReader(obj, data_key, backend or default_backend())
+
+
+class VaultReader:
+    """The plaintext of one object, decrypted and checked as it streams. Iterate it once."""
+
+    def __init__(self, obj: VaultObject, data_key: bytes, backend: Backend) -> None:
+        self.object = obj
+        self._data_key = data_key
+        self._backend = backend
+        self._used = False
+
+    def __iter__(self) -> Iterator[bytes]:
+        if self._used:
+            raise RuntimeError("A vault reader can be iterated only once; open the object again.")
+        self._used = True
+        return self._chunks()
+
+    def _chunks(self) -> Iterator[bytes]:
+        obj = self.object
+        name = str(obj.id)
+        try:
+            stream: BinaryIO = self._backend.open(obj.blob_key)
+        except BlobNotFound as exc:
+            raise ObjectTruncated(
+                f"Vault object {name} has no stored data: its blob is missing from the store.",
+                object_id=name,
+            ) from exc
+        digest = hashlib.sha256()
+        seen = 0
+        with stream:
+            pending: bytes | None = None
+            for chunk in decrypt_stream(
+                stream,
+                data_key=self._data_key,
+                object_id=obj.id,
+                version=obj.version,
+                chunk_size=obj.chunk_size,
+                size=obj.size,
+            ):
+                # Hold one chunk back so the final one is only given out once all is verified.
+                if pending is not None:
+                    yield pending
+                digest.update(chunk)
+                seen += len(chunk)
+                pending = chunk
+            if seen != obj.size or digest.hexdigest() != obj.sha256:
+                raise ChecksumMismatch(
+                    f"Vault object “{obj.name}” ({name}) is not the data that was stored: its "
+                    f"SHA-256 or size differs from the record ({seen} bytes read, {obj.size} "
+                    "stored). Discard everything read from it.",
+                    object_id=name,
+                )
+            if pending is not None:
+                yield pending
+
+    def read_all(self, *, limit: int = READ_ALL_LIMIT) -> bytes:
+        """The whole object, verified, for small objects only."""
+        if self.object.size > limit:
+            raise ValueError(
+                f"Vault object {self.object.id} is {self.object.size} bytes, over the "
+                f"{limit}-byte limit for reading whole: stream it instead."
+            )
+        return b"".join(self)

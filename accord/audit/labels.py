@@ -23,6 +23,7 @@ ACTION_LABELS = {
     "organisation.member.removed": "Member removed",
     "organisation.member.roles_changed": "Member's roles changed",
     "organisation.switched": "Switched organisation",
+    "vault.master_key.rotated": "Vault master key rotated (data keys re-wrapped)",
     "vault.object.shredded": "Stored data deleted (key destroyed)",
     "vault.object.stored": "Data stored in the vault",
     "web.page_refused": "Page refused",

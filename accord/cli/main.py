@@ -15,6 +15,7 @@ REGISTRARS = (
     "accord.cli.serve",
     "accord.demo.cli",
     "accord.audit.cli",
+    "accord.vault.cli",
 )
 
 

@@ -10,6 +10,12 @@
   data binds the wrapped key to its object and version, so key files cannot be swapped between
   objects. Each file names the master key it was wrapped under (``master_key_id``), so rotation
   can re-wrap later without touching the data.
+- The **key ring** lets a rotation happen while Accord runs: a key file is unwrapped with
+  whichever configured master key its ``master_key_id`` names — the current one, or one of the
+  previous keys listed in ``ACCORD_MASTER_KEY_PREVIOUS_FILES`` (see ``previous_master_keys``).
+  New key files are always wrapped under the current key. ``rewrap_key_file`` re-wraps one file
+  in place atomically, so a rotation can be interrupted at any moment and every file is either
+  still old-wrapped or already new-wrapped, never half of each.
 - Destroying an object's key file is what crypto-shredding means here: without it the blob is
   noise. (On journalling and copy-on-write file systems and SSDs, unlinking is what we can do;
   the guarantee rests on the key store not being backed up with the blobs.)
@@ -20,11 +26,13 @@ from __future__ import annotations
 import base64
 import binascii
 import contextlib
+import fcntl
 import hashlib
 import json
 import os
 import secrets
 import uuid
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,6 +46,8 @@ from .files import delete_durably, fsync_folder, private_folder, temporary_name,
 
 MASTER_KEY_BYTES = 32
 DEMO_MASTER_KEY_NAME = "vault-master.key"
+PREVIOUS_FILES_VARIABLE = "ACCORD_MASTER_KEY_PREVIOUS_FILES"
+KEY_FILE_SUFFIX = ".key"
 KEY_FILE_FORMAT = 1
 _MAX_KEY_FILE_BYTES = 4096
 
@@ -114,6 +124,53 @@ def _read_key_file(path: Path) -> bytes:
     if len(data) > _MAX_KEY_FILE_BYTES:
         raise VaultConfigurationError(f"The vault master key file {path} is too large.")
     return _decode(data.decode("ascii", errors="replace"), where=f"the file {path}")
+
+
+def read_master_key_file(path: Path) -> MasterKey:
+    """The master key in the file ``path`` (base64 text of 32 random bytes)."""
+    return MasterKey(_read_key_file(path))
+
+
+def previous_master_keys() -> list[MasterKey]:
+    """Master keys that may still be needed to *read* key files, never to write them.
+
+    They come from the environment variable ``ACCORD_MASTER_KEY_PREVIOUS_FILES``: key file paths
+    separated by ``os.pathsep`` (":" on Linux), each holding a master key that earlier wrapped
+    data keys. (It is read here rather than in the settings; a setting
+    ``VAULT_MASTER_KEY_PREVIOUS_FILES``, a list of paths, takes precedence if one is added.)
+    List the old key here while ``accord vault rotate-master-key`` re-wraps the key store, and
+    remove it once the rotation reports nothing left to do. As for the current key file,
+    production refuses a previous key file inside the data folder, the blob store or the key
+    store.
+    """
+    configured = getattr(settings, "VAULT_MASTER_KEY_PREVIOUS_FILES", None)
+    if configured is None:
+        text = os.environ.get(PREVIOUS_FILES_VARIABLE, "")
+        configured = [part for part in text.split(os.pathsep) if part.strip()]
+    paths = [Path(str(part).strip()).resolve() for part in configured]
+    if not settings.DEMO_MODE:
+        for path in paths:
+            _refuse_inside_data(path)
+    return [read_master_key_file(path) for path in paths]
+
+
+def _refuse_inside_data(path: Path) -> None:
+    folders = [getattr(settings, name, None) for name in ("DATA_DIR", "VAULT_DIR")]
+    folders.append(getattr(settings, "VAULT_KEYSTORE_DIR", None))
+    for folder in folders:
+        if folder and path.is_relative_to(Path(folder).resolve()):
+            raise VaultConfigurationError(
+                f"{PREVIOUS_FILES_VARIABLE} lists {path}, which is inside {folder}: master key "
+                "files must be kept outside ACCORD_DATA_DIR, the blob store and the key store."
+            )
+
+
+def key_ring() -> dict[str, MasterKey]:
+    """Every master key Accord may read with, by id: the current one first, then previous ones."""
+    ring = {(current := master_key()).id: current}
+    for key in previous_master_keys():
+        ring.setdefault(key.id, key)
+    return ring
 
 
 def _create_demo_key(path: Path) -> None:
@@ -212,12 +269,16 @@ def load_data_key(object_id: uuid.UUID, version: int) -> bytes:
             f"The key file {path} belongs to vault object {stored_object}, not {object_id}.",
             object_id=str(object_id),
         )
-    master = master_key()
-    if stored_master_id != master.id:
+    ring = key_ring()
+    master = ring.get(stored_master_id)
+    if master is None:
+        current, *previous = ring
+        also = f" (previous keys: {', '.join(previous)})" if previous else ""
         raise WrongMasterKey(
             f"The key for vault object {object_id} was wrapped under master key "
-            f"{stored_master_id}, but the configured master key is {master.id}. Configure the "
-            "master key this vault was created with.",
+            f"{stored_master_id}, but the configured master key is {current}{also}. Configure "
+            f"the master key it was wrapped under, as the current key or in "
+            f"{PREVIOUS_FILES_VARIABLE}.",
             object_id=str(object_id),
         )
     try:
@@ -231,5 +292,146 @@ def load_data_key(object_id: uuid.UUID, version: int) -> bytes:
 
 
 def destroy_data_key(object_id: uuid.UUID) -> bool:
-    """Delete the object's key file. True if there was one."""
-    return delete_durably(key_path(object_id))
+    """Delete the object's key file. True if there was one.
+
+    The file is locked while it is unlinked, so a rotation re-wrapping it at the same moment
+    cannot put it back (see ``_locked_key_file``)."""
+    path = key_path(object_id)
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except FileNotFoundError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        return delete_durably(path)
+    finally:
+        os.close(fd)
+
+
+# Rotation -------------------------------------------------------------------------------------
+
+
+class RewrapOutcome:
+    REWRAPPED = "rewrapped"
+    ALREADY_DONE = "already done"
+    GONE = "gone"
+
+
+class RewrapFailed(Exception):
+    """One key file could not be re-wrapped; it was left exactly as it was."""
+
+
+def key_files() -> Iterator[Path]:
+    """The key store's key files (not temporary files), in a stable order."""
+    folder = keystore_dir()
+    if not folder.is_dir():
+        return
+    for path in sorted(folder.iterdir()):
+        if path.name.endswith(KEY_FILE_SUFFIX) and not path.name.startswith("."):
+            yield path
+
+
+def read_key_document(path: Path) -> dict[str, object]:
+    """The key file's JSON, checked for the fields rotation needs. Raises ``RewrapFailed``."""
+    try:
+        with path.open("rb") as handle:
+            raw = handle.read(_MAX_KEY_FILE_BYTES + 1)
+        if len(raw) > _MAX_KEY_FILE_BYTES:
+            raise ValueError("too large")
+        document = json.loads(raw)
+        if not isinstance(document, dict):
+            raise ValueError("not an object")
+        for name in ("object_id", "version", "master_key_id", "nonce", "wrapped_key"):
+            if name not in document:
+                raise KeyError(name)
+    except FileNotFoundError:
+        raise
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise RewrapFailed("the key file is damaged and cannot be read") from exc
+    return document
+
+
+@contextlib.contextmanager
+def _locked_key_file(path: Path) -> Iterator[int | None]:
+    """Hold an exclusive lock on the key file now at ``path``; yield None if it is gone (or was
+    replaced or deleted while we waited), so a re-wrap never resurrects a shredded key."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except FileNotFoundError:
+        yield None
+        return
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        try:
+            same = os.stat(path).st_ino == os.fstat(fd).st_ino
+        except FileNotFoundError:
+            same = False
+        yield fd if same else None
+    finally:
+        os.close(fd)
+
+
+def rewrap_key_file(path: Path, *, new: MasterKey, old: Mapping[str, MasterKey]) -> str:
+    """Re-wrap the data key in ``path`` from one of the ``old`` master keys (by id) to ``new``,
+    replacing the file atomically (temporary file, fsync, rename, fsync the folder).
+
+    Returns a ``RewrapOutcome``. Raises ``RewrapFailed`` with a reason when the file cannot be
+    re-wrapped; the file is then left untouched. The data key never leaves this function."""
+    with _locked_key_file(path) as fd:
+        if fd is None:
+            return RewrapOutcome.GONE
+        document = read_key_document(path)
+        stored_id = str(document["master_key_id"])
+        if stored_id == new.id:
+            return RewrapOutcome.ALREADY_DONE
+        master = old.get(stored_id)
+        if master is None:
+            raise RewrapFailed(
+                f"it was wrapped under master key {stored_id}, which is not among the old keys "
+                f"given ({', '.join(old) or 'none'})"
+            )
+        try:
+            object_id = uuid.UUID(str(document["object_id"]))
+            version = int(str(document["version"]))
+            nonce = base64.b64decode(str(document["nonce"]), validate=True)
+            wrapped = base64.b64decode(str(document["wrapped_key"]), validate=True)
+        except (ValueError, binascii.Error) as exc:
+            raise RewrapFailed("the key file is damaged and cannot be read") from exc
+        if path.name != f"{object_id}{KEY_FILE_SUFFIX}":
+            raise RewrapFailed(f"the key file names another object ({object_id})")
+        aad = _wrap_aad(object_id, version)
+        try:
+            data_key = AESGCM(master.key).decrypt(nonce, wrapped, aad)
+        except InvalidTag as exc:
+            raise RewrapFailed(
+                f"it failed its authentication check under master key {stored_id}: it has been "
+                "altered or damaged"
+            ) from exc
+        new_nonce = secrets.token_bytes(NONCE_BYTES)
+        rewrapped = {
+            **document,
+            "master_key_id": new.id,
+            "nonce": base64.b64encode(new_nonce).decode(),
+            "wrapped_key": base64.b64encode(
+                AESGCM(new.key).encrypt(new_nonce, data_key, aad)
+            ).decode(),
+        }
+        write_atomically(path, [json.dumps(rewrapped, sort_keys=True).encode()], replace=True)
+        return RewrapOutcome.REWRAPPED
+
+
+def write_new_master_key_file(path: Path) -> MasterKey:
+    """Create a new random master key in ``path`` (0600; never replacing an existing file)."""
+    text = base64.b64encode(secrets.token_bytes(MASTER_KEY_BYTES)) + b"\n"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            os.fchmod(handle.fileno(), 0o600)
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    fsync_folder(path.parent if str(path.parent) else Path("."))
+    return read_master_key_file(path)

@@ -112,6 +112,19 @@ VAULT_DIR = Path(env("ACCORD_VAULT_DIR", str(DATA_DIR / "vault"))).resolve()
 _keystore = env("ACCORD_VAULT_KEYSTORE_DIR", "" if PRODUCTION else str(DATA_DIR / "keystore"))
 VAULT_KEYSTORE_DIR = Path(_keystore).resolve() if _keystore else None
 VAULT_CHUNK_SIZE = 1024 * 1024  # plaintext bytes per encrypted chunk
+# Vault storage URL: ACCORD_VAULT_URL chooses the blob store. Empty means ACCORD_VAULT_DIR;
+# file:///path names the local folder instead; s3://bucket/prefix?endpoint_url=...&region=...
+# an S3-compatible bucket (credentials from the standard AWS environment variables).
+VAULT_URL = env("ACCORD_VAULT_URL").strip()
+_vault_scheme = VAULT_URL.partition("://")[0] if VAULT_URL else ""
+if _vault_scheme not in ("", "file", "s3"):
+    raise ImproperlyConfigured("ACCORD_VAULT_URL must start file:// or s3://.")
+if _vault_scheme == "file":
+    from urllib.parse import unquote, urlsplit
+
+    if env("ACCORD_VAULT_DIR"):
+        raise ImproperlyConfigured("Set either ACCORD_VAULT_URL or ACCORD_VAULT_DIR, not both.")
+    VAULT_DIR = Path(unquote(urlsplit(VAULT_URL).path)).resolve()
 if VAULT_MASTER_KEY and VAULT_MASTER_KEY_FILE:
     raise ImproperlyConfigured(
         "Set either ACCORD_MASTER_KEY or ACCORD_MASTER_KEY_FILE for the vault, not both."

@@ -24,6 +24,8 @@ ACTION_LABELS = {
     "organisation.member.roles_changed": "Member's roles changed",
     "organisation.switched": "Switched organisation",
     "vault.master_key.rotated": "Vault master key rotated (data keys re-wrapped)",
+    "vault.object.legal_hold_placed": "Legal hold placed on stored data (deletion blocked)",
+    "vault.object.legal_hold_released": "Legal hold on stored data released",
     "vault.object.shredded": "Stored data deleted (key destroyed)",
     "vault.object.stored": "Data stored in the vault",
     "web.page_refused": "Page refused",

@@ -16,6 +16,7 @@ REGISTRARS = (
     "accord.demo.cli",
     "accord.audit.cli",
     "accord.vault.cli",
+    "accord.vault.retention_cli",
 )
 
 

@@ -8,7 +8,13 @@ leaves nothing behind. (A process killed mid-way can leave an unreferenced blob 
 a hidden temporary file; none is ever visible as an object, and a sweep can remove them.)
 
 ``crypto_shred`` destroys the key first, then the blob, then records the deletion: a failure
-after the key is gone leaves an object that can no longer be read, never one that can.
+after the key is gone leaves an object that can no longer be read, never one that can. Its audit
+event is the deletion certificate: what was deleted, when, by whom and under which rule. An
+object under legal hold (``place_legal_hold``) is never shredded.
+
+Every object has a retention deadline and the rule that set it (``retention=``, see
+``deadlines``); an object derived from others records its sources and takes the earliest of its
+own deadline and theirs.
 """
 
 from __future__ import annotations
@@ -32,8 +38,16 @@ from accord.organisations.models import Organisation
 from . import keys
 from .backends import Backend, default_backend
 from .crypto import PlaintextTally, encrypt_stream
-from .enums import DEFAULT_CHUNK_SIZE, MAX_CHUNK_SIZE, MIN_CHUNK_SIZE
-from .models import VaultObject
+from .deadlines import Deadline, Retention, deadline_for, describe
+from .enums import (
+    DEFAULT_CHUNK_SIZE,
+    DEFAULT_RETENTION,
+    HOLD_PLACED_ACTION,
+    HOLD_RELEASED_ACTION,
+    MAX_CHUNK_SIZE,
+    MIN_CHUNK_SIZE,
+)
+from .models import VaultObject, VaultObjectSource
 from .queries import deleted_message
 
 _READ_PIECE = 1024 * 1024
@@ -63,9 +77,19 @@ def store(
     description: str = "",
     chunk_size: int | None = None,
     backend: Backend | None = None,
+    retention: Retention | None = None,
+    retention_basis: str = "",
+    sources: Iterable[VaultObject] = (),
 ) -> VaultObject:
     """Encrypt ``source`` under a fresh data key into a new vault object owned by
-    ``organisation``, and record ``vault.object.stored`` in the same transaction as its row."""
+    ``organisation``, and record ``vault.object.stored`` in the same transaction as its row.
+
+    ``retention`` is an ISO 8601 duration counted from now (``"P1Y"``, ``"P6M"``, ``"P30D"``)
+    or an end date; ``retention_basis`` says where it comes from (an agreement's clause). Left
+    out, the standard default applies (``VAULT_DEFAULT_RETENTION``, P1Y). ``sources`` are the
+    objects this one was derived from: it is recorded as made from them, and its deadline is the
+    earliest of its own and theirs. Bad retention or sources raise ``ValidationError`` before
+    anything is written."""
     if not isinstance(by, Actor):
         raise TypeError("store needs by=Actor(...)")
     kind = ResourceKind(kind)
@@ -76,6 +100,14 @@ def store(
         chunk_size = int(getattr(settings, "VAULT_CHUNK_SIZE", DEFAULT_CHUNK_SIZE))
     if not MIN_CHUNK_SIZE <= chunk_size <= MAX_CHUNK_SIZE:
         raise ValueError(f"The chunk size must be {MIN_CHUNK_SIZE} to {MAX_CHUNK_SIZE} bytes.")
+    created_at = timezone.now()
+    if retention is None:
+        retention = str(getattr(settings, "VAULT_DEFAULT_RETENTION", DEFAULT_RETENTION))
+        retention_basis = retention_basis or "standard default"
+    source_objects = _sources(sources)
+    deadline = _earliest(
+        deadline_for(retention, basis=retention_basis, start=created_at), source_objects
+    )
     backend = backend or default_backend()
     obj = VaultObject(
         id=uuid.uuid4(),
@@ -85,7 +117,10 @@ def store(
         description=description,
         version=1,
         chunk_size=chunk_size,
+        created_at=created_at,
         created_by=by.ref,
+        retention_deadline=deadline.at,
+        retention_rule=deadline.rule,
     )
     data_key = keys.new_data_key()
     tally = PlaintextTally()
@@ -105,12 +140,18 @@ def store(
         obj.sha256, obj.size = tally.sha256.hexdigest(), tally.size
         with transaction.atomic():
             obj.save(force_insert=True)
+            VaultObjectSource.objects.bulk_create(
+                VaultObjectSource(derived=obj, source=item) for item in source_objects
+            )
             record(
                 by=by,
                 action="vault.object.stored",
                 target=f"{kind.value}:{obj.id}",
                 subject_organisation_id=str(organisation.pk),
-                details=_facts(obj),
+                details={
+                    **_facts(obj),
+                    "sources": [str(item.id) for item in source_objects],
+                },
             )
     except BaseException:
         # The blob key and key file name are this new object's alone, so removing them can
@@ -123,6 +164,51 @@ def store(
     return obj
 
 
+def _sources(sources: Iterable[VaultObject]) -> list[VaultObject]:
+    """The source objects as stored now (their current deadlines), refusing deleted ones."""
+    if isinstance(sources, VaultObject):
+        sources = [sources]
+    wanted = []
+    for item in sources:
+        if not isinstance(item, VaultObject):
+            raise ValidationError("Sources must be vault objects.")
+        wanted.append(item.pk)
+    found = {
+        item.pk: item
+        for item in VaultObject.objects.select_related("organisation").filter(pk__in=wanted)
+    }
+    missing = [str(pk) for pk in wanted if pk not in found]
+    if missing:
+        raise ValidationError(f"These source objects are not in the vault: {', '.join(missing)}.")
+    unique = list({pk: found[pk] for pk in wanted}.values())
+    for item in unique:
+        if item.deleted_at is not None:
+            raise ValidationError(
+                f"Source object “{item.name}” ({item.id}) has been deleted, so nothing can be "
+                "derived from it."
+            )
+    return unique
+
+
+def _earliest(own: Deadline, sources: list[VaultObject]) -> Deadline:
+    """The object's own deadline, unless a source must go sooner: then the source's, and the
+    rule says which source and under which of its rules."""
+    dated = [item for item in sources if item.retention_deadline is not None]
+    if not dated:
+        return own
+    first = min(dated, key=lambda item: (item.retention_deadline, str(item.id)))
+    assert first.retention_deadline is not None
+    if first.retention_deadline >= own.at:
+        return own
+    return Deadline(
+        at=first.retention_deadline,
+        rule=(
+            f"{own.rule}; brought forward to {describe(first.retention_deadline)} by source "
+            f"“{first.name}” ({first.id}) under {first.retention_rule or 'its deadline'}"
+        ),
+    )
+
+
 def _facts(obj: VaultObject) -> dict[str, object]:
     return {
         "object_id": str(obj.id),
@@ -133,18 +219,32 @@ def _facts(obj: VaultObject) -> dict[str, object]:
         "version": obj.version,
         "size": obj.size,
         "sha256": obj.sha256,
+        "retention_rule": obj.retention_rule,
+        "retention_deadline": (
+            obj.retention_deadline.isoformat() if obj.retention_deadline else None
+        ),
     }
 
 
 @audited("vault.object.shredded")
 def crypto_shred(*, by: Actor, obj: VaultObject, reason: str) -> VaultObject:
-    """Destroy the object's key and blob, mark it deleted, and record what was deleted."""
+    """Destroy the object's key and blob, mark it deleted, and record what was deleted.
+
+    The audit event is the deletion certificate: the object (id, name, kind, organisation,
+    SHA-256, size), when it was deleted and by whom, and the retention rule and deadline it was
+    under. An object under legal hold is refused."""
     reason = " ".join(str(reason).split())
     if not reason:
         raise ValidationError("Say why the object is being deleted.")
     locked = VaultObject.objects.select_for_update().select_related("organisation").get(pk=obj.pk)
     if locked.deleted_at is not None:
         raise Refused(deleted_message(locked), target=f"{locked.kind}:{locked.id}")
+    if locked.is_held:
+        raise Refused(
+            f"Vault object “{locked.name}” ({locked.id}) is under legal hold "
+            f"({locked.legal_hold_reason}), so it cannot be deleted until the hold is released.",
+            target=f"{locked.kind}:{locked.id}",
+        )
     key_existed = keys.destroy_data_key(locked.id)
     blob_existed = default_backend().delete(locked.blob_key)
     locked.deleted_at = timezone.now()
@@ -160,10 +260,79 @@ def crypto_shred(*, by: Actor, obj: VaultObject, reason: str) -> VaultObject:
         details={
             **_facts(locked),
             "deleted_at": locked.deleted_at.isoformat(),
+            "deleted_by": by.ref,
             "key_destroyed": key_existed,
             "blob_deleted": blob_existed,
         },
     )
     obj.deleted_at, obj.deleted_by = locked.deleted_at, locked.deleted_by
     obj.deletion_reason = reason
+    return obj
+
+
+def _hold_reason(reason: str, doing: str) -> str:
+    reason = " ".join(str(reason).split())
+    if not reason:
+        raise ValidationError(f"Say why the legal hold is being {doing}.")
+    return reason
+
+
+@audited(HOLD_PLACED_ACTION)
+def place_legal_hold(*, by: Actor, obj: VaultObject, reason: str) -> VaultObject:
+    """Block the object's deletion, by retention or by hand, until the hold is released."""
+    reason = _hold_reason(reason, "placed")
+    locked = VaultObject.objects.select_for_update().select_related("organisation").get(pk=obj.pk)
+    target = f"{locked.kind}:{locked.id}"
+    if locked.deleted_at is not None:
+        raise Refused(deleted_message(locked), target=target)
+    if locked.is_held:
+        raise Refused(
+            f"Vault object “{locked.name}” ({locked.id}) is already under legal hold: "
+            f"{locked.legal_hold_reason}.",
+            target=target,
+        )
+    locked.legal_hold_at, locked.legal_hold_by = timezone.now(), by.ref
+    locked.legal_hold_reason = reason
+    locked.save(update_fields=["legal_hold_at", "legal_hold_by", "legal_hold_reason"])
+    record(
+        by=by,
+        action=HOLD_PLACED_ACTION,
+        target=target,
+        reason=reason,
+        subject_organisation_id=str(locked.organisation_id),
+        details=_facts(locked),
+    )
+    obj.legal_hold_at, obj.legal_hold_by = locked.legal_hold_at, locked.legal_hold_by
+    obj.legal_hold_reason = reason
+    return obj
+
+
+@audited(HOLD_RELEASED_ACTION)
+def release_legal_hold(*, by: Actor, obj: VaultObject, reason: str) -> VaultObject:
+    """Lift the object's legal hold; retention applies to it again from the next run."""
+    reason = _hold_reason(reason, "released")
+    locked = VaultObject.objects.select_for_update().select_related("organisation").get(pk=obj.pk)
+    target = f"{locked.kind}:{locked.id}"
+    if not locked.is_held:
+        raise Refused(
+            f"Vault object “{locked.name}” ({locked.id}) is not under legal hold.", target=target
+        )
+    assert locked.legal_hold_at is not None
+    details = {
+        **_facts(locked),
+        "hold_reason": locked.legal_hold_reason,
+        "held_since": locked.legal_hold_at.isoformat(),
+        "held_by": locked.legal_hold_by,
+    }
+    locked.legal_hold_at, locked.legal_hold_by, locked.legal_hold_reason = None, "", ""
+    locked.save(update_fields=["legal_hold_at", "legal_hold_by", "legal_hold_reason"])
+    record(
+        by=by,
+        action=HOLD_RELEASED_ACTION,
+        target=target,
+        reason=reason,
+        subject_organisation_id=str(locked.organisation_id),
+        details=details,
+    )
+    obj.legal_hold_at, obj.legal_hold_by, obj.legal_hold_reason = None, "", ""
     return obj

@@ -17,5 +17,10 @@ CHUNK_OVERHEAD = NONCE_BYTES + TAG_BYTES
 # Every blob starts with this, so a later format can be told apart.
 BLOB_MAGIC = b"ACCVLT01"
 
+# The standard's retention until agreements set their own (an ISO 8601 duration).
+DEFAULT_RETENTION = "P1Y"
+
 STORED_ACTION = "vault.object.stored"
 SHREDDED_ACTION = "vault.object.shredded"
+HOLD_PLACED_ACTION = "vault.object.legal_hold_placed"
+HOLD_RELEASED_ACTION = "vault.object.legal_hold_released"

@@ -33,13 +33,33 @@ class VaultObject(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     created_by = models.CharField(max_length=200, help_text="Actor reference, as in the audit log")
     retention_deadline = models.DateTimeField(null=True, blank=True)
+    retention_rule = models.TextField(
+        blank=True,
+        help_text="The rule that set the deadline, e.g. “P1Y: standard default”",
+    )
+    legal_hold_reason = models.TextField(
+        blank=True, help_text="Set while a legal hold blocks deletion; empty otherwise"
+    )
+    legal_hold_at = models.DateTimeField(null=True, blank=True)
+    legal_hold_by = models.CharField(max_length=200, blank=True)
+    sources = models.ManyToManyField(
+        "self",
+        through="VaultObjectSource",
+        through_fields=("derived", "source"),
+        symmetrical=False,
+        related_name="derived_objects",
+        blank=True,
+    )
     deleted_at = models.DateTimeField(null=True, blank=True)
     deleted_by = models.CharField(max_length=200, blank=True)
     deletion_reason = models.TextField(blank=True)
 
     class Meta:
         ordering = ["-created_at"]
-        indexes = [models.Index(fields=["organisation", "kind"], name="vault_object_org_kind")]
+        indexes = [
+            models.Index(fields=["organisation", "kind"], name="vault_object_org_kind"),
+            models.Index(fields=["retention_deadline"], name="vault_object_deadline"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.id})"
@@ -51,3 +71,23 @@ class VaultObject(models.Model):
     @property
     def is_deleted(self) -> bool:
         return self.deleted_at is not None
+
+    @property
+    def is_held(self) -> bool:
+        return self.legal_hold_at is not None
+
+
+class VaultObjectSource(models.Model):
+    """A derived object was made from this source object. Kept after either is shredded: the
+    rows hold no data, and they show where a deadline came from."""
+
+    derived = models.ForeignKey(VaultObject, on_delete=models.PROTECT, related_name="+")
+    source = models.ForeignKey(VaultObject, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["derived", "source"], name="vault_source_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.derived_id} from {self.source_id}"

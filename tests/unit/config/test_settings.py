@@ -11,7 +11,6 @@ import json
 import os
 import stat
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -19,6 +18,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from accord.config.settings import BASE_DIR, DEMO_SECRET_PREFIX
+from tests.settings_process import start_django
 
 GOOD_SECRET = "k" * 20 + "7Qx-9rT_2mZ" * 4  # 64 characters, not a demo secret
 
@@ -79,22 +79,7 @@ def production(data_dir: Path, key_file: Path) -> dict[str, str]:
 
 
 def _start(variables: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    environment = {
-        name: value
-        for name, value in os.environ.items()
-        if not name.startswith("ACCORD_") and name not in {"DJANGO_SETTINGS_MODULE"}
-    }
-    environment["DJANGO_SETTINGS_MODULE"] = "accord.config.settings"
-    environment.update(variables)
-    return subprocess.run(  # noqa: S603 (our own interpreter and script)
-        [sys.executable, "-c", SCRIPT],
-        env=environment,
-        cwd=BASE_DIR,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    return start_django(SCRIPT, variables)
 
 
 def _started(variables: dict[str, str]) -> dict:

@@ -18,6 +18,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from accord.config.settings import BASE_DIR
 from accord.vault import keys
+from tests.settings_process import start_django
 
 SCRIPT = "import django; django.setup(); print('started')"
 
@@ -49,18 +50,7 @@ def production(tmp_path: Path) -> dict[str, str]:
 
 
 def _start(variables: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("ACCORD_")}
-    environment["DJANGO_SETTINGS_MODULE"] = "accord.config.settings"
-    environment.update(variables)
-    return subprocess.run(  # noqa: S603 (our own interpreter and script)
-        [sys.executable, "-c", SCRIPT],
-        env=environment,
-        cwd=BASE_DIR,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    return start_django(SCRIPT, variables)
 
 
 def _refused(variables: dict[str, str], message: str) -> None:

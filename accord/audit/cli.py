@@ -12,18 +12,14 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
+from accord.cli.common import EXIT_OK, EXIT_PROBLEM, EXIT_UNUSABLE, command_group
+
 if TYPE_CHECKING:
     from .verification import VerificationResult
 
-EXIT_OK = 0
-EXIT_PROBLEM = 1
-EXIT_UNUSABLE = 2
-
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("audit", help="verify and checkpoint the audit chain")
-    parser.set_defaults(handler=lambda args: parser.print_help() or EXIT_UNUSABLE)
-    commands = parser.add_subparsers(dest="audit_command", metavar="COMMAND")
+    commands = command_group(subparsers, "audit", "verify and checkpoint the audit chain")
 
     verify = commands.add_parser(
         "verify",

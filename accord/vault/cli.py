@@ -22,16 +22,13 @@ import argparse
 import sys
 from pathlib import Path
 
-EXIT_OK = 0
-EXIT_PROBLEM = 1
-EXIT_UNUSABLE = 2
+from accord.cli.common import EXIT_OK, EXIT_PROBLEM, EXIT_UNUSABLE, command_group
+
 ACTOR_LABEL = "accord vault rotate-master-key"
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("vault", help="manage the vault's master key")
-    parser.set_defaults(handler=lambda args: parser.print_help() or EXIT_UNUSABLE)
-    commands = parser.add_subparsers(dest="vault_command", metavar="COMMAND")
+    commands = command_group(subparsers, "vault", "manage the vault's master key")
 
     new = commands.add_parser(
         "new-master-key",

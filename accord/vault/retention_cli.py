@@ -12,15 +12,11 @@ from __future__ import annotations
 import argparse
 import sys
 
-EXIT_OK = 0
-EXIT_PROBLEM = 1
-EXIT_UNUSABLE = 2
+from accord.cli.common import EXIT_OK, EXIT_PROBLEM, EXIT_UNUSABLE, command_group
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("retention", help="enforce retention deadlines")
-    parser.set_defaults(handler=lambda args: parser.print_help() or EXIT_UNUSABLE)
-    commands = parser.add_subparsers(dest="retention_command", metavar="COMMAND")
+    commands = command_group(subparsers, "retention", "enforce retention deadlines")
     run = commands.add_parser(
         "run",
         help="crypto-shred every vault object past its retention deadline",

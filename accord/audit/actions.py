@@ -35,12 +35,20 @@ def _json_safe(details: Mapping[str, Any] | None) -> dict[str, Any]:
 _EXACT = 2**53  # RFC 8785 numbers are IEEE doubles: integers beyond this are not exact
 
 
+def _text(value: str) -> str:
+    """PostgreSQL cannot store the NUL character in text or JSON; an audit record must never
+    fail for what a caller put in it, so NUL is kept as U+FFFD (the replacement character)."""
+    return value.replace("\x00", "\ufffd")
+
+
 def _exact_numbers(value: Any) -> Any:
     """Numbers RFC 8785 refuses (huge integers, NaN, infinities) and floats of 2**53 or more
     (PostgreSQL's jsonb gives 1e16 back as the integer 10000000000000000, which would no longer
-    hash the same) are kept as text."""
+    hash the same) are kept as text; NUL characters in text are replaced (see ``_text``)."""
+    if isinstance(value, str):
+        return _text(value)
     if isinstance(value, dict):
-        return {key: _exact_numbers(item) for key, item in value.items()}
+        return {_text(key): _exact_numbers(item) for key, item in value.items()}
     if isinstance(value, list):
         return [_exact_numbers(item) for item in value]
     if isinstance(value, bool):
@@ -86,6 +94,9 @@ def record(
             "details": _json_safe(details),
             "prev_hash": head.hash or GENESIS_HASH,
         }
+        for name, value in fields.items():
+            if isinstance(value, str):
+                fields[name] = _text(value)
         fields["hash"] = event_hash(fields)
         event = AuditEvent.objects.create(**fields)
         head.seq, head.hash = event.seq, event.hash

@@ -214,3 +214,21 @@ def _has_nul(value: Any) -> bool:
     if isinstance(value, dict):
         return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
     return False
+
+
+@pytest.mark.django_db
+def test_a_nul_character_never_stops_an_event_being_recorded() -> None:
+    """PostgreSQL refuses NUL in text and JSON; the event is kept with U+FFFD instead, the same
+    on both databases, and the chain still verifies."""
+    event = record(
+        by=PERSON,
+        action="test.thing.done",
+        target="thing:\x001",
+        reason="typed\x00by someone",
+        details={"name\x00": ["a\x00b", {"deep": "c\x00"}]},
+    )
+    event.refresh_from_db()
+    assert event.target == "thing:\ufffd1"
+    assert event.reason == "typed\ufffdby someone"
+    assert event.details == {"name\ufffd": ["a\ufffdb", {"deep": "c\ufffd"}]}
+    assert verify_chain().ok

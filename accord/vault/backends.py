@@ -37,7 +37,7 @@ class Backend(abc.ABC):
     """A store of whole, immutable blobs."""
 
     @abc.abstractmethod
-    def write(self, key: str, pieces: Iterable[bytes]) -> int:
+    def write(self, key: str, pieces: Iterable[bytes | bytearray]) -> int:
         """Store ``pieces`` under ``key`` atomically: until this returns, no reader sees the
         blob; if it raises, nothing is left behind. Never replaces an existing blob. Returns
         the number of bytes stored."""
@@ -72,7 +72,7 @@ class LocalBackend(Backend):
         key = _checked(key)
         return self.root / key[:2] / key
 
-    def write(self, key: str, pieces: Iterable[bytes]) -> int:
+    def write(self, key: str, pieces: Iterable[bytes | bytearray]) -> int:
         private_folder(self.root)
         return write_atomically(self.path_for(key), pieces)
 
@@ -126,7 +126,7 @@ class S3Backend(Backend):
     def object_key(self, key: str) -> str:
         return self.prefix + _checked(key)
 
-    def write(self, key: str, pieces: Iterable[bytes]) -> int:
+    def write(self, key: str, pieces: Iterable[bytes | bytearray]) -> int:
         name = self.object_key(key)
         if self.exists(key):
             raise FileExistsError(f"s3://{self.bucket}/{name} already exists.")

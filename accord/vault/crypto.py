@@ -20,6 +20,7 @@ import hashlib
 import secrets
 import struct
 import uuid
+from collections import deque
 from collections.abc import Iterable, Iterator
 from typing import BinaryIO
 
@@ -65,16 +66,41 @@ def blob_size(size: int, chunk_size: int) -> int:
 
 def rechunk(source: Iterable[bytes], chunk_size: int) -> Iterator[tuple[bytes, bool]]:
     """Cut ``source`` into (chunk, is_last) pairs of exactly ``chunk_size`` bytes, the last one
-    0 to ``chunk_size`` bytes. Holds at most one chunk plus one piece of the source."""
-    buffer = bytearray()
+    0 to ``chunk_size`` bytes. Holds at most one chunk plus one piece of the source.
+
+    Each byte is copied at most once: a piece that is exactly a chunk passes through untouched,
+    and a chunk made of several pieces is joined from views of them in one copy."""
+    held: deque[bytes | memoryview] = deque()
+    held_size = 0
     for piece in source:
         if not isinstance(piece, bytes | bytearray | memoryview):
             raise TypeError(f"The vault stores bytes; the source gave {type(piece).__name__}.")
-        buffer += piece
-        while len(buffer) > chunk_size:  # more follows this chunk, so it is not the last
-            yield bytes(buffer[:chunk_size]), False
-            del buffer[:chunk_size]
-    yield bytes(buffer), True
+        if not piece:
+            continue
+        held.append(piece if isinstance(piece, bytes) else memoryview(piece).cast("B"))
+        held_size += len(piece)
+        while held_size > chunk_size:  # more follows this chunk, so it is not the last
+            yield _take(held, chunk_size), False
+            held_size -= chunk_size
+    yield _take(held, held_size), True
+
+
+def _take(held: deque[bytes | memoryview], count: int) -> bytes:
+    """Remove the first ``count`` bytes from ``held`` and give them back as one bytes."""
+    parts: list[bytes | memoryview] = []
+    while count:
+        head = held[0]
+        if len(head) <= count:
+            parts.append(held.popleft())
+            count -= len(head)
+        else:
+            view = head if isinstance(head, memoryview) else memoryview(head)
+            parts.append(view[:count])
+            held[0] = view[count:]
+            count = 0
+    if len(parts) == 1 and isinstance(parts[0], bytes):
+        return parts[0]
+    return b"".join(parts)
 
 
 def encrypt_stream(
@@ -85,15 +111,22 @@ def encrypt_stream(
     version: int,
     chunk_size: int,
     tally: PlaintextTally,
-) -> Iterator[bytes]:
+) -> Iterator[bytes | bytearray]:
     """Yield the blob for ``source``: the magic, then one record per chunk. Feeds each
     plaintext chunk to ``tally`` (so the caller learns the SHA-256 and size as it goes)."""
     aead = AESGCM(data_key)
     yield BLOB_MAGIC
     for index, (chunk, last) in enumerate(rechunk(source, chunk_size)):
         tally.update(chunk)
-        nonce = secrets.token_bytes(NONCE_BYTES)
-        yield nonce + aead.encrypt(nonce, chunk, chunk_aad(object_id, version, index, last))
+        record = bytearray(CHUNK_OVERHEAD + len(chunk))  # nonce, ciphertext, tag
+        record[:NONCE_BYTES] = nonce = secrets.token_bytes(NONCE_BYTES)
+        aead.encrypt_into(
+            nonce,
+            chunk,
+            chunk_aad(object_id, version, index, last),
+            memoryview(record)[NONCE_BYTES:],
+        )
+        yield record  # encrypted in place: no second copy of the chunk
 
 
 def _read_exactly(stream: BinaryIO, count: int) -> bytes:

@@ -34,7 +34,9 @@ def temporary_name(path: Path) -> Path:
     return path.parent / f".{path.name}.{secrets.token_hex(8)}{TEMPORARY_SUFFIX}"
 
 
-def write_atomically(path: Path, pieces: Iterable[bytes], *, replace: bool = False) -> int:
+def write_atomically(
+    path: Path, pieces: Iterable[bytes | bytearray], *, replace: bool = False
+) -> int:
     """Write ``pieces`` to ``path`` so that readers see either nothing or the whole file.
 
     Returns the number of bytes written. Unless ``replace``, an existing file is never replaced

@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import io
 import stat
+import threading
 from datetime import date
 
 import polars as pl
@@ -18,7 +19,7 @@ from accord.access.enums import Action, ResourceKind
 from accord.access.exceptions import AccessDenied
 from accord.audit.actor import Actor
 from accord.organisations.actors import actor_for
-from accord.vault import parquet, queries
+from accord.vault import crypto, parquet, queries
 from accord.vault.exceptions import ChecksumMismatch, VaultIntegrityError
 from accord.vault.models import VaultObject
 from tests.factories import MembershipFactory
@@ -133,18 +134,24 @@ def test_a_lazy_frame_is_stored_without_collecting(member, monkeypatch) -> None:
     assert obj.chunk_size == 4096
 
 
-def test_extra_arguments_go_to_store_and_unknown_ones_are_refused_first(member, workspaces) -> None:
+def test_extra_arguments_go_to_store_and_unknown_ones_are_refused_first(
+    member, monkeypatch
+) -> None:
     organisation, actor = member
     obj = store(actor, organisation, pupils(), description="Census extract for checking")
     assert obj.description == "Census extract for checking"
-    before = len(workspaces)
+    started: list[object] = []
+    real = parquet._parquet_stream
+    monkeypatch.setattr(
+        parquet, "_parquet_stream", lambda frame: started.append(frame) or real(frame)
+    )
     with pytest.raises(TypeError):
         store(actor, organisation, pupils(), no_such_argument=1)
     with pytest.raises(TypeError):
         store(actor, organisation, pupils(), source=b"")
     with pytest.raises(TypeError):
         store(actor, organisation, {"not": "a frame"})
-    assert len(workspaces) == before  # refused before any Parquet was written
+    assert started == []  # refused before any Parquet was written
     assert VaultObject.objects.count() == 1
 
 
@@ -191,25 +198,50 @@ def test_a_checksum_mismatch_withholds_the_frame(member, workspaces) -> None:
     assert not workspaces[-1]["path"].exists()
 
 
-def test_the_private_folder_is_owner_only_and_gone_afterwards(member, workspaces) -> None:
+def test_storing_writes_no_plaintext_file_and_reading_cleans_up(member, workspaces) -> None:
     organisation, actor = member
     obj = store(actor, organisation, pupils())
-    read(actor, obj)
     store(actor, organisation, pupils().lazy())
-    assert len(workspaces) == 3
-    for entry in workspaces:
-        assert entry["mode"] == 0o700
-        assert entry["files"] == ["object.parquet"]
-        assert not entry["path"].exists()
-
-
-def test_the_folder_is_removed_when_storing_fails(member, workspaces) -> None:
-    organisation, actor = member
-    with pytest.raises(Exception):  # noqa: B017, PT011 - whatever the sink raises
-        store(actor, organisation, pl.LazyFrame({"a": [1, 2]}).select(pl.col("missing")))
+    assert workspaces == []  # Parquet streams straight into the encryptor
+    read(actor, obj)
     assert len(workspaces) == 1
+    assert workspaces[0]["mode"] == 0o700
+    assert workspaces[0]["files"] == ["object.parquet"]
     assert not workspaces[0]["path"].exists()
+
+
+def _writer_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name == "accord-parquet-writer"]
+
+
+def test_a_failing_frame_stores_nothing_and_leaves_no_thread(member) -> None:
+    organisation, actor = member
+    with pytest.raises(pl.exceptions.ColumnNotFoundError):
+        store(actor, organisation, pl.LazyFrame({"a": [1, 2]}).select(pl.col("missing")))
     assert not VaultObject.objects.exists()
+    assert _writer_threads() == []
+
+
+def test_a_failing_store_stops_the_parquet_writer(member, monkeypatch) -> None:
+    """The encrypting side fails after a few pieces of a large frame: the writer thread is
+    stopped rather than left blocked on a full queue, and nothing is stored."""
+    organisation, actor = member
+    big = pl.select(n=pl.int_range(3_000_000), h=pl.int_range(3_000_000).hash(7))
+    taken = 0
+
+    def broken_rechunk(source, chunk_size):
+        nonlocal taken
+        for piece in source:
+            taken += 1
+            if taken == 2:
+                raise OSError("disk full")
+            yield piece, False
+
+    monkeypatch.setattr(crypto, "rechunk", broken_rechunk)
+    with pytest.raises(OSError, match="disk full"):
+        store(actor, organisation, big)
+    assert not VaultObject.objects.exists()
+    assert _writer_threads() == []
 
 
 def test_the_folder_is_made_under_vault_temp_dir_when_set(member, settings, tmp_path) -> None:

@@ -102,14 +102,16 @@ else:
 # comes from ACCORD_MASTER_KEY (base64 of 32 random bytes) or ACCORD_MASTER_KEY_FILE; in the demo,
 # when neither is set, one is created at DATA_DIR/keys/vault-master.key. Blobs (ciphertext) live
 # in ACCORD_VAULT_DIR; each object's wrapped data key in ACCORD_VAULT_KEYSTORE_DIR, apart from
-# the blobs and the database. In production the key store has no default: it must be named,
-# outside the data folder and the blob store (accord.vault.checks reports it when missing).
+# the blobs and the database. In production neither has a default: Accord refuses to start
+# without a master key and a named key store, outside the data folder and the blob store.
 VAULT_MASTER_KEY = env("ACCORD_MASTER_KEY").strip()
 VAULT_MASTER_KEY_FILE = (
     Path(env("ACCORD_MASTER_KEY_FILE")).resolve() if env("ACCORD_MASTER_KEY_FILE") else None
 )
 VAULT_DIR = Path(env("ACCORD_VAULT_DIR", str(DATA_DIR / "vault"))).resolve()
-_keystore = env("ACCORD_VAULT_KEYSTORE_DIR", "" if PRODUCTION else str(DATA_DIR / "keystore"))
+_keystore = env(
+    "ACCORD_VAULT_KEYSTORE_DIR", "" if PRODUCTION else str(DATA_DIR / "keystore")
+).strip()
 VAULT_KEYSTORE_DIR = Path(_keystore).resolve() if _keystore else None
 VAULT_CHUNK_SIZE = 1024 * 1024  # plaintext bytes per encrypted chunk
 # Vault storage URL: ACCORD_VAULT_URL chooses the blob store. Empty means ACCORD_VAULT_DIR;
@@ -130,16 +132,32 @@ if VAULT_MASTER_KEY and VAULT_MASTER_KEY_FILE:
         "Set either ACCORD_MASTER_KEY or ACCORD_MASTER_KEY_FILE for the vault, not both."
     )
 if PRODUCTION:
+    if not VAULT_MASTER_KEY and not VAULT_MASTER_KEY_FILE:
+        raise ImproperlyConfigured(
+            "Production needs a vault master key: set ACCORD_MASTER_KEY (base64 of 32 random "
+            "bytes) or ACCORD_MASTER_KEY_FILE (a file kept outside ACCORD_DATA_DIR, the blob "
+            "store and the key store)."
+        )
+    if not VAULT_KEYSTORE_DIR:
+        raise ImproperlyConfigured(
+            "Production needs ACCORD_VAULT_KEYSTORE_DIR: a folder outside ACCORD_DATA_DIR and "
+            "the blob store, so no data or object backup holds the vault's keys."
+        )
     if VAULT_MASTER_KEY_FILE and any(
         _inside(VAULT_MASTER_KEY_FILE, folder)
-        for folder in (DATA_DIR, VAULT_DIR, *([VAULT_KEYSTORE_DIR] if VAULT_KEYSTORE_DIR else []))
+        for folder in (DATA_DIR, VAULT_DIR, VAULT_KEYSTORE_DIR)
     ):
         raise ImproperlyConfigured(
             "ACCORD_MASTER_KEY_FILE must be kept outside ACCORD_DATA_DIR, the vault's blob store "
             "(ACCORD_VAULT_DIR) and its key store, so no backup of the data holds the key that "
             "unlocks it."
         )
-    if VAULT_KEYSTORE_DIR and (
+    if VAULT_MASTER_KEY_FILE and not VAULT_MASTER_KEY_FILE.is_file():
+        raise ImproperlyConfigured(
+            f"ACCORD_MASTER_KEY_FILE names {VAULT_MASTER_KEY_FILE}, which is not an existing "
+            "file: give the file holding the vault master key."
+        )
+    if (
         _inside(VAULT_KEYSTORE_DIR, DATA_DIR)
         or _inside(VAULT_KEYSTORE_DIR, VAULT_DIR)
         or _inside(VAULT_DIR, VAULT_KEYSTORE_DIR)
@@ -168,6 +186,7 @@ INSTALLED_APPS = [
     "accord.organisations",
     "accord.access",
     "accord.vault",
+    "accord.notifications",
     "accord.web",
     "accord.demo",
 ]

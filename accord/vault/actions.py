@@ -22,17 +22,21 @@ from __future__ import annotations
 import contextlib
 import uuid
 from collections.abc import Iterable, Iterator
+from datetime import datetime
 from typing import IO
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 
 from accord.access.enums import ResourceKind
 from accord.audit.actions import audited, record
 from accord.audit.actor import Actor
 from accord.audit.exceptions import Refused
+from accord.notifications.actions import notify
+from accord.notifications.models import Topic
 from accord.organisations.models import Organisation
 
 from . import keys
@@ -47,7 +51,7 @@ from .enums import (
     MAX_CHUNK_SIZE,
     MIN_CHUNK_SIZE,
 )
-from .models import VaultObject, VaultObjectSource
+from .models import DeletionCertificate, VaultObject, VaultObjectSource
 from .queries import deleted_message
 
 _READ_PIECE = 1024 * 1024
@@ -80,6 +84,7 @@ def store(
     retention: Retention | None = None,
     retention_basis: str = "",
     sources: Iterable[VaultObject] = (),
+    received_at: datetime | None = None,
 ) -> VaultObject:
     """Encrypt ``source`` under a fresh data key into a new vault object owned by
     ``organisation``, and record ``vault.object.stored`` in the same transaction as its row.
@@ -88,8 +93,11 @@ def store(
     or an end date; ``retention_basis`` says where it comes from (an agreement's clause). Left
     out, the standard default applies (``VAULT_DEFAULT_RETENTION``, P1Y). ``sources`` are the
     objects this one was derived from: it is recorded as made from them, and its deadline is the
-    earliest of its own and theirs. Bad retention or sources raise ``ValidationError`` before
-    anything is written."""
+    earliest of its own and theirs. ``received_at`` is when the data was first received, for a
+    holding moved into Accord from elsewhere: a retention period counts from it, so moving data
+    never extends how long it is kept (its deadline may already have passed, and the next
+    retention run deletes it). Bad retention, sources or ``received_at`` raise
+    ``ValidationError`` before anything is written."""
     if not isinstance(by, Actor):
         raise TypeError("store needs by=Actor(...)")
     kind = ResourceKind(kind)
@@ -101,13 +109,22 @@ def store(
     if not MIN_CHUNK_SIZE <= chunk_size <= MAX_CHUNK_SIZE:
         raise ValueError(f"The chunk size must be {MIN_CHUNK_SIZE} to {MAX_CHUNK_SIZE} bytes.")
     created_at = timezone.now()
+    if received_at is not None and (timezone.is_naive(received_at) or received_at > created_at):
+        raise ValidationError(
+            "Give when the data was received as a date and time with a time zone, not in the "
+            "future."
+        )
     if retention is None:
         retention = str(getattr(settings, "VAULT_DEFAULT_RETENTION", DEFAULT_RETENTION))
         retention_basis = retention_basis or "standard default"
     source_objects = _sources(sources)
-    deadline = _earliest(
-        deadline_for(retention, basis=retention_basis, start=created_at), source_objects
-    )
+    own = deadline_for(retention, basis=retention_basis, start=received_at or created_at)
+    if received_at is not None:
+        own = Deadline(
+            at=own.at,
+            rule=f"{own.rule} (counted from receipt on {timezone.localdate(received_at)})",
+        )
+    deadline = _earliest(own, source_objects)
     backend = backend or default_backend()
     obj = VaultObject(
         id=uuid.uuid4(),
@@ -118,6 +135,7 @@ def store(
         version=1,
         chunk_size=chunk_size,
         created_at=created_at,
+        received_at=received_at,
         created_by=by.ref,
         retention_deadline=deadline.at,
         retention_rule=deadline.rule,
@@ -223,6 +241,7 @@ def _facts(obj: VaultObject) -> dict[str, object]:
         "retention_deadline": (
             obj.retention_deadline.isoformat() if obj.retention_deadline else None
         ),
+        "received_at": obj.received_at.isoformat() if obj.received_at else None,
     }
 
 
@@ -251,7 +270,8 @@ def crypto_shred(*, by: Actor, obj: VaultObject, reason: str) -> VaultObject:
     locked.deleted_by = by.ref
     locked.deletion_reason = reason
     locked.save(update_fields=["deleted_at", "deleted_by", "deletion_reason"])
-    record(
+    concerned = organisations_concerned(locked)
+    event = record(
         by=by,
         action="vault.object.shredded",
         target=f"{locked.kind}:{locked.id}",
@@ -263,11 +283,54 @@ def crypto_shred(*, by: Actor, obj: VaultObject, reason: str) -> VaultObject:
             "deleted_by": by.ref,
             "key_destroyed": key_existed,
             "blob_deleted": blob_existed,
+            "organisations_concerned": [{"id": str(o.pk), "name": o.name} for o in concerned],
         },
     )
+    certificate = DeletionCertificate.objects.create(
+        object=locked, audit_seq=event.seq, deleted_at=locked.deleted_at
+    )
+    certificate.organisations.set(concerned)
+    link = reverse("web:deletion_certificate", args=[locked.id])
+    when = describe(locked.deleted_at)
+    for organisation in concerned:
+        whose = (
+            "your" if organisation.pk == locked.organisation_id else locked.organisation.name + "'s"
+        )
+        notify(
+            by=by,
+            organisation=organisation,
+            topic=Topic.DATA_DELETED,
+            subject=f"Data deleted: {locked.name}",
+            body=(
+                f"Accord deleted {whose} stored data “{locked.name}” on {when}, because "
+                f"{reason}. Its key was destroyed, so it cannot be recovered. The deletion "
+                f"certificate is audit event {event.seq}."
+            ),
+            link=link,
+        )
     obj.deleted_at, obj.deleted_by = locked.deleted_at, locked.deleted_by
     obj.deletion_reason = reason
     return obj
+
+
+def organisations_concerned(obj: VaultObject) -> list[Organisation]:
+    """The object's controller and the controllers of everything it was derived from, at any
+    remove: the organisations a deletion certificate concerns. Controller first."""
+    found: dict[int, Organisation] = {obj.organisation_id: obj.organisation}
+    frontier = [obj.pk]
+    seen = set(frontier)
+    while frontier:
+        links = VaultObjectSource.objects.filter(derived_id__in=frontier).select_related(
+            "source__organisation"
+        )
+        frontier = []
+        for link in links:
+            found.setdefault(link.source.organisation_id, link.source.organisation)
+            if link.source_id not in seen:
+                seen.add(link.source_id)
+                frontier.append(link.source_id)
+    first, *rest = found.values()
+    return [first, *sorted(rest, key=lambda o: o.name)]
 
 
 def _hold_reason(reason: str, doing: str) -> str:

@@ -29,6 +29,16 @@ class ObjectNotFound(VaultError):
     """No vault object has this id."""
 
 
+class CertificateNotFound(VaultError):
+    """No deletion certificate for this object concerns the organisation asking."""
+
+    def __init__(self, object_id: str) -> None:
+        super().__init__(
+            f"There is no deletion certificate for {object_id} that concerns your organisation.",
+            object_id=object_id,
+        )
+
+
 class ObjectDeleted(VaultError):
     """The object was crypto-shredded: its key is destroyed and its data cannot come back."""
 

@@ -31,6 +31,14 @@ class VaultObject(models.Model):
     chunk_size = models.PositiveIntegerField()
     sha256 = models.CharField("SHA-256 of the plaintext", max_length=64)
     created_at = models.DateTimeField(default=timezone.now)
+    received_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text=(
+            "When the data was first received, if before it was stored here (existing holdings "
+            "moved into Accord); retention counts from it. Empty means the same as created_at."
+        ),
+    )
     created_by = models.CharField(max_length=200, help_text="Actor reference, as in the audit log")
     retention_deadline = models.DateTimeField(null=True, blank=True)
     retention_rule = models.TextField(
@@ -91,3 +99,25 @@ class VaultObjectSource(models.Model):
 
     def __str__(self) -> str:
         return f"{self.derived_id} from {self.source_id}"
+
+
+class DeletionCertificate(models.Model):
+    """Where to find the certificate of one crypto-shredding, and whom it concerns.
+
+    The certificate itself is the ``vault.object.shredded`` audit event (hash-chained, covered
+    by signed checkpoints); this row points at it by sequence number and lists the organisations
+    concerned — the controller, and the controllers of every object it was derived from — so
+    each can find it. It holds no data."""
+
+    object = models.OneToOneField(
+        VaultObject, on_delete=models.PROTECT, related_name="deletion_certificate"
+    )
+    audit_seq = models.BigIntegerField(unique=True)
+    deleted_at = models.DateTimeField()
+    organisations = models.ManyToManyField(Organisation, related_name="deletion_certificates")
+
+    class Meta:
+        ordering = ["-deleted_at"]
+
+    def __str__(self) -> str:
+        return f"Deletion certificate for {self.object_id} (audit event {self.audit_seq})"

@@ -13,19 +13,30 @@ from __future__ import annotations
 import hashlib
 import uuid
 from collections.abc import Iterator
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from accord.access.decisions import Decision, Resource
 from accord.access.enums import Action, ResourceKind
 from accord.audit.actor import Actor
+from accord.audit.chain import HASHED_FIELDS, timestamp
+from accord.audit.checkpoints import checkpoint_document
+from accord.audit.models import AuditCheckpoint, AuditEvent
+from accord.organisations.models import Organisation
 
 from . import keys
 from .backends import Backend, BlobNotFound, default_backend
 from .crypto import decrypt_stream
-from .exceptions import ChecksumMismatch, ObjectDeleted, ObjectNotFound, ObjectTruncated
-from .models import VaultObject
+from .exceptions import (
+    CertificateNotFound,
+    ChecksumMismatch,
+    ObjectDeleted,
+    ObjectNotFound,
+    ObjectTruncated,
+)
+from .models import DeletionCertificate, VaultObject
 
 # read_all() refuses objects larger than this: stream them instead.
 READ_ALL_LIMIT = 64 * 1024 * 1024
@@ -147,3 +158,47 @@ class VaultReader:
                 f"{limit}-byte limit for reading whole: stream it instead."
             )
         return b"".join(self)
+
+
+# Deletion certificates ------------------------------------------------------------------------
+
+
+def certificates_for(organisation: Organisation) -> QuerySet[DeletionCertificate]:
+    """The deletion certificates that concern ``organisation``, newest first."""
+    return DeletionCertificate.objects.filter(organisations=organisation).select_related(
+        "object", "object__organisation"
+    )
+
+
+def certificate_for(organisation: Organisation, object_id: uuid.UUID | str) -> DeletionCertificate:
+    """The certificate of the deleted object ``object_id``, if it concerns ``organisation``.
+
+    Raises ``CertificateNotFound`` alike whether there is no such certificate or it concerns
+    other organisations only, so the answer reveals nothing about others' data."""
+    try:
+        return certificates_for(organisation).get(object_id=uuid.UUID(str(object_id)))
+    except (DeletionCertificate.DoesNotExist, ValueError) as exc:
+        raise CertificateNotFound(str(object_id)) from exc
+
+
+def certificate_event(certificate: DeletionCertificate) -> AuditEvent:
+    return AuditEvent.objects.get(seq=certificate.audit_seq)
+
+
+def certificate_document(certificate: DeletionCertificate) -> dict[str, Any]:
+    """The certificate as a self-contained document: the audit event exactly as it was hashed,
+    its hash, and the newest signed checkpoint that covers it (if one has been signed yet), so
+    anyone can check it against the chain and the published public key."""
+    event = certificate_event(certificate)
+    fields = {name: getattr(event, name) for name in HASHED_FIELDS}
+    fields["occurred_at"] = timestamp(event.occurred_at)
+    covering = AuditCheckpoint.objects.filter(seq__gte=event.seq).order_by("seq").first()
+    return {
+        "document": "Accord deletion certificate",
+        "format_version": 1,
+        "object_id": str(certificate.object_id),
+        "audit_event": fields,
+        "audit_event_hash": event.hash,
+        "hash_method": "SHA-256 over the RFC 8785 canonical JSON of audit_event",
+        "covering_checkpoint": checkpoint_document(covering) if covering else None,
+    }

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import audit, auth, home, invitation, organisation
+from .views import audit, auth, home, invitation, notifications, organisation, vault
 
 app_name = "web"
 urlpatterns = [
@@ -52,4 +52,17 @@ urlpatterns = [
         name="checkpoint_download",
     ),
     path("audit/public-key.pem", audit.public_key, name="public_key"),
+    # Deletion certificates and notices
+    path("organisation/deletions/", vault.certificates, name="deletion_certificates"),
+    path(
+        "organisation/deletions/<uuid:object_id>/",
+        vault.certificate,
+        name="deletion_certificate",
+    ),
+    path(
+        "organisation/deletions/<uuid:object_id>.json",
+        vault.certificate_download,
+        name="deletion_certificate_download",
+    ),
+    path("organisation/notices/", notifications.notices, name="notices"),
 ]

@@ -38,6 +38,10 @@ COVERED_BY: dict[str, str] = {
     "web:checkpoints": "test_checkpoints",
     "web:checkpoint_download": "test_checkpoints",
     "web:public_key": "test_checkpoints",
+    "web:deletion_certificates": "test_deletion_certificates",
+    "web:deletion_certificate": "test_deletion_certificates",
+    "web:deletion_certificate_download": "test_deletion_certificates",
+    "web:notices": "test_deletion_certificates",
 }
 
 

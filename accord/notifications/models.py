@@ -1,0 +1,37 @@
+"""Notices to organisations: what happened to data they are party to, and what they must do.
+
+A notice belongs to an organisation and is shown to its members on the notifications page;
+members holding the roles it is addressed to also get it by email. Notices hold no shared data,
+only descriptions and a link."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils import timezone
+
+from accord.organisations.models import Organisation
+
+
+class Topic(models.TextChoices):
+    DATA_DELETED = "data_deleted", "Data deleted"
+    DELETION_ATTESTATION_DUE = "attestation_due", "Deletion of a copy due"
+    DELETION_ATTESTATION_OVERDUE = "attestation_overdue", "Deletion of a copy overdue"
+
+
+class Notification(models.Model):
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.PROTECT, related_name="notifications"
+    )
+    topic = models.CharField(max_length=40, choices=Topic.choices)
+    subject = models.CharField(max_length=200)
+    body = models.TextField()
+    link = models.CharField(max_length=300, blank=True, help_text="A path on this site")
+    created_at = models.DateTimeField(default=timezone.now)
+    emailed_to = models.PositiveIntegerField(default=0, help_text="How many members were emailed")
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["organisation", "-created_at"], name="notice_org_new")]
+
+    def __str__(self) -> str:
+        return f"{self.subject} ({self.organisation_id})"

@@ -1,10 +1,12 @@
-"""`accord serve`: the web application, with audit checkpoints signed on a schedule."""
+"""`accord serve`: the web application, with audit checkpoints signed and the retention task
+run on a schedule."""
 
 from __future__ import annotations
 
 import argparse
 import logging
 import threading
+from collections.abc import Callable
 
 from django.conf import settings
 from django.core.management import call_command
@@ -25,28 +27,58 @@ def migrate() -> None:
     call_command("migrate", interactive=False, verbosity=0)
 
 
-def start_checkpoint_scheduler(interval: int) -> threading.Event | None:
-    """Sign the chain head every ``interval`` seconds while it moves. Returns a stop switch."""
+def start_scheduler(
+    name: str, interval: int, job: Callable[[], object], *, run_at_start: bool = False
+) -> threading.Event | None:
+    """Run ``job`` every ``interval`` seconds on a daemon thread (first at once, if
+    ``run_at_start``). Returns a stop switch, or None when ``interval`` is not positive."""
     if interval <= 0:
         return None
-    from accord.audit.checkpoints import checkpoint_if_moved
-
     stop = threading.Event()
 
-    def run() -> None:
-        while not stop.wait(interval):
-            # Drop connections a database restart broke, so one outage does not stop every
-            # later checkpoint; and close ours after use, as a request would.
+    def tick() -> None:
+        # Drop connections a database restart broke, so one outage does not stop every later
+        # run; and close ours after use, as a request would.
+        close_old_connections()
+        try:
+            job()
+        except Exception:  # keep serving; the next tick tries again
+            logger.exception("Scheduled %s failed", name)
+        finally:
             close_old_connections()
-            try:
-                checkpoint_if_moved()
-            except Exception:  # keep serving; the next tick tries again
-                logger.exception("Scheduled audit checkpoint failed")
-            finally:
-                close_old_connections()
 
-    threading.Thread(target=run, name="audit-checkpoints", daemon=True).start()
+    def run() -> None:
+        if run_at_start and not stop.is_set():
+            tick()
+        while not stop.wait(interval):
+            tick()
+
+    threading.Thread(target=run, name=name, daemon=True).start()
     return stop
+
+
+def start_checkpoint_scheduler(interval: int) -> threading.Event | None:
+    """Sign the chain head every ``interval`` seconds while it moves. Returns a stop switch."""
+    from accord.audit.checkpoints import checkpoint_if_moved
+
+    return start_scheduler("audit-checkpoints", interval, checkpoint_if_moved)
+
+
+def start_retention_scheduler(interval: int) -> threading.Event | None:
+    """Crypto-shred expired objects at start and every ``interval`` seconds after."""
+    from accord.vault import retention
+
+    def run() -> None:
+        report = retention.run()
+        if report.deleted or report.failed:
+            logger.warning(
+                "Retention: %d deleted, %d held, %d failed",
+                len(report.deleted),
+                len(report.held),
+                len(report.failed),
+            )
+
+    return start_scheduler("vault-retention", interval, run, run_at_start=True)
 
 
 def serve(host: str, port: int, threads: int = 8) -> None:
@@ -55,6 +87,7 @@ def serve(host: str, port: int, threads: int = 8) -> None:
     from accord.config.wsgi import application
 
     start_checkpoint_scheduler(settings.AUDIT_CHECKPOINT_INTERVAL)
+    start_retention_scheduler(settings.RETENTION_INTERVAL)
     print(f"Accord is running at http://{host}:{port}/  (press Ctrl+C to stop)", flush=True)
     waitress_serve(application, host=host, port=port, threads=threads, ident="Accord")
 

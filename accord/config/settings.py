@@ -44,6 +44,7 @@ DEMO_MODE = not PRODUCTION
 if "pytest" in sys.modules and not env("ACCORD_DATA_DIR"):
     os.environ["ACCORD_DATA_DIR"] = tempfile.mkdtemp(prefix="accord-test-")
     os.environ.setdefault("ACCORD_AUDIT_CHECKPOINT_SECONDS", "0")
+    os.environ.setdefault("ACCORD_RETENTION_SECONDS", "0")
 DATA_DIR = Path(env("ACCORD_DATA_DIR", str(BASE_DIR / "var"))).resolve()
 KEYS_DIR = DATA_DIR / "keys"
 DATA_DIR.mkdir(parents=True, exist_ok=True)
@@ -346,6 +347,9 @@ CRISPY_TEMPLATE_PACK = "gds"
 
 # How often `accord serve` signs the audit chain head (seconds); 0 turns it off.
 AUDIT_CHECKPOINT_INTERVAL = int(env("ACCORD_AUDIT_CHECKPOINT_SECONDS", "3600"))
+# How often `accord serve` runs the retention task (seconds; first run at start); 0 turns it
+# off, for deployments that run `accord retention run` from cron instead.
+RETENTION_INTERVAL = int(env("ACCORD_RETENTION_SECONDS", "3600"))
 
 # How long an invitation link works.
 INVITATION_DAYS = int(env("ACCORD_INVITATION_DAYS", "7"))

@@ -190,6 +190,11 @@ def print_summary(
     say("  accord demo code USERNAME")
     say(f"Platform staff can also use Django admin: {site_url}{_admin_path()}")
     say()
+    say("Demo data is stored encrypted in the vault. Kent's 2025 Covid testing pilot is past its")
+    say("retention deadline: the retention task deletes it when the demo is served (or run")
+    say("`accord retention run --dry-run` first to see what would go), and Kent's DPO then finds")
+    say(f"its certificate at {site_url}/organisation/deletions/")
+    say()
     out.flush()
 
 

@@ -42,6 +42,7 @@ from accord.organisations.actions import add_member, create_organisation
 from accord.organisations.enums import Role, Sector
 from accord.organisations.models import Membership, Organisation, User
 
+from .datasets import store_demo_datasets
 from .geography import geography
 from .totp import enrol, ensure_demo_mode, secret_base32, sign_in_device
 
@@ -269,6 +270,7 @@ def load_demo(*, password: str, reset_passwords: bool = False) -> DemoSummary:
             _enrol(user)
             created.append(f"authenticator for {spec.username}")
         logins.append(_login(spec, user))
+    created.extend(store_demo_datasets(organisations))
     return DemoSummary(
         organisations=tuple(o.name for o in organisations.values()),
         personas=tuple(logins),

@@ -80,3 +80,29 @@ def test_the_scheduler_body_signs_the_head_once_it_moves() -> None:
     record(by=Actor.system("test"), action="test.thing.done", target="thing:2")
     assert checkpoint_if_moved() is not None
     assert AuditCheckpoint.objects.count() == 2
+
+
+def test_tests_run_with_the_retention_scheduler_off() -> None:
+    assert settings.RETENTION_INTERVAL == 0
+    assert serve.start_retention_scheduler(settings.RETENTION_INTERVAL) is None
+
+
+def test_a_scheduler_runs_its_job_at_start_when_asked_and_survives_a_failure() -> None:
+    ran = threading.Event()
+    calls: list[int] = []
+
+    def job() -> None:
+        calls.append(1)
+        ran.set()
+        raise RuntimeError("the database is restarting")
+
+    stop = serve.start_scheduler("test-scheduler", 24 * 60 * 60, job, run_at_start=True)
+    assert stop is not None
+    try:
+        thread = next(t for t in threading.enumerate() if t.name == "test-scheduler")
+        assert ran.wait(timeout=30)  # ran once at start, without waiting a day
+    finally:
+        stop.set()
+    thread.join(timeout=30)
+    assert not thread.is_alive()  # the failure was logged, not raised out of the thread
+    assert calls == [1]

@@ -9,6 +9,7 @@ from django.test import override_settings
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accord.audit.models import AuditEvent
+from accord.demo.datasets import demo_datasets
 from accord.demo.geography import geography
 from accord.demo.loader import (
     DEMO_ACTOR_LABEL,
@@ -169,6 +170,7 @@ def test_every_write_is_audited_as_the_demo():
         "account.created": len(PERSONAS),
         "organisation.member.added": sum(len(p.memberships) for p in PERSONAS),
         "auth.two_factor_enrolled": len(PERSONAS) - 1,
+        "vault.object.stored": len(demo_datasets()),
     }
     assert AuditEvent.objects.count() == events.count()
 

@@ -100,7 +100,8 @@ def test_each_party_gets_a_notice_and_its_governance_roles_an_email(
     notice = Notification.objects.get(organisation=organisation)
     assert notice.topic == Topic.DATA_DELETED
     assert notice.subject == "Data deleted: Care home status"
-    assert REASON in notice.body and "cannot be recovered" in notice.body
+    assert REASON in notice.body
+    assert "cannot be recovered" in notice.body
     assert notice.link == f"/organisation/deletions/{obj.id}/"
     assert notice.emailed_to == 2
     assert len(mail.outbox) == 1

@@ -25,9 +25,16 @@ ACTION_LABELS = {
     "organisation.switched": "Switched organisation",
     "notification.sent": "Notice sent to an organisation",
     "vault.certificate.downloaded": "Deletion certificate downloaded",
+    "vault.backup.created": "Backup taken (database and encrypted data, no keys)",
+    "vault.backup.restored": "Backup restored",
+    "vault.copy.released": "Copy of data released outside Accord (to be deleted by a deadline)",
+    "vault.copy.deletion_attested": "Recipient attested deletion of its copy",
     "vault.master_key.rotated": "Vault master key rotated (data keys re-wrapped)",
     "vault.object.legal_hold_placed": "Legal hold placed on stored data (deletion blocked)",
     "vault.object.legal_hold_released": "Legal hold on stored data released",
+    "vault.object.found_shredded": (
+        "Stored data found deleted on restore (its key was destroyed after the backup)"
+    ),
     "vault.object.shredded": "Stored data deleted (key destroyed)",
     "vault.object.stored": "Data stored in the vault",
     "vault.orphans.swept": "Leftovers of interrupted vault writes removed",

@@ -6,6 +6,8 @@ per-row Python, and the same figures every time):
 - daily status returns from each of the three synthetic care homes (use case 4.5), kept for
   the standard default of two years;
 - Maidstone's household risk index (use case 4.4), one row per synthetic UPRN, kept a year;
+- Maidstone Borough Council holds a copy of Oakleigh House's returns outside Accord, due for
+  deletion in ten days, so its DPO is reminded and can attest deletion;
 - Kent County Council's weekly Covid test counts by LSOA from a pilot (use case 4.1), moved
   into Accord from the council's old shared drive: it was first received 400 days ago and kept
   for one year under the pilot's arrangement, so its deadline has passed. The retention task
@@ -28,6 +30,7 @@ from django.utils import timezone
 
 from accord.access.enums import ResourceKind
 from accord.organisations.models import Organisation
+from accord.vault.copies import record_release
 from accord.vault.models import VaultObject
 from accord.vault.parquet import store_frame
 
@@ -134,6 +137,7 @@ class DemoDataset:
     retention: str
     basis: str
     received_days_ago: int | None = None
+    copy_to: str = ""  # an organisation that downloaded a copy it must delete
 
 
 def demo_datasets() -> tuple[DemoDataset, ...]:
@@ -146,6 +150,7 @@ def demo_datasets() -> tuple[DemoDataset, ...]:
             _care_home_maker(key, seed),
             "P2Y",
             "care home daily status standard default",
+            copy_to="maidstone" if key == "oakleigh" else "",
         )
         for key, seed in homes
     )
@@ -198,7 +203,7 @@ def store_demo_datasets(organisations: Mapping[str, Organisation]) -> list[str]:
             if spec.received_days_ago
             else None
         )
-        store_frame(
+        obj = store_frame(
             by=demo_actor(),
             organisation=organisation,
             kind=ResourceKind.SUBMISSION,
@@ -210,4 +215,13 @@ def store_demo_datasets(organisations: Mapping[str, Organisation]) -> list[str]:
             received_at=received_at,
         )
         stored.append(f"dataset “{spec.name}” of {organisation.name}")
+        if spec.copy_to:
+            recipient = organisations[spec.copy_to]
+            record_release(
+                by=demo_actor(),
+                obj=obj,
+                recipient=recipient,
+                delete_by=timezone.now() + timedelta(days=10),
+            )
+            stored.append(f"a copy of it held by {recipient.name}, to delete in 10 days")
     return stored

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 
 from django.db import models
 from django.utils import timezone
@@ -121,3 +122,40 @@ class DeletionCertificate(models.Model):
 
     def __str__(self) -> str:
         return f"Deletion certificate for {self.object_id} (audit event {self.audit_seq})"
+
+
+class ExtractCopy(models.Model):
+    """A copy of a vault object released outside Accord (an extract a recipient downloaded),
+    which the recipient must delete by ``delete_by`` and say so (attest).
+
+    Accord cannot reach into the recipient's systems, so deletion of the copy is recorded by the
+    recipient's attestation in the audit chain; before the deadline the recipient is reminded,
+    after it the copy is flagged overdue to both the recipient and the controller."""
+
+    object = models.ForeignKey(VaultObject, on_delete=models.PROTECT, related_name="copies")
+    recipient = models.ForeignKey(
+        Organisation, on_delete=models.PROTECT, related_name="extract_copies"
+    )
+    released_at = models.DateTimeField(default=timezone.now)
+    released_by = models.CharField(max_length=200)
+    delete_by = models.DateTimeField()
+    attested_at = models.DateTimeField(null=True, blank=True)
+    attested_by = models.CharField(max_length=200, blank=True)
+    attested_by_label = models.CharField(max_length=300, blank=True)
+    statement = models.TextField(blank=True)
+    reminded_at = models.DateTimeField(null=True, blank=True)
+    overdue_notified_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["delete_by", "id"]
+        indexes = [models.Index(fields=["recipient", "delete_by"], name="copy_recipient_due")]
+
+    def __str__(self) -> str:
+        return f"Copy of {self.object_id} held by {self.recipient_id}"
+
+    @property
+    def is_attested(self) -> bool:
+        return self.attested_at is not None
+
+    def is_overdue(self, now: datetime | None = None) -> bool:
+        return not self.is_attested and self.delete_by <= (now or timezone.now())

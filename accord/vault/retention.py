@@ -20,6 +20,7 @@ from accord.audit.actor import Actor
 from accord.audit.exceptions import Refused
 
 from . import actions
+from .copies import ReminderReport, send_reminders
 from .deadlines import describe
 from .models import VaultObject
 
@@ -65,6 +66,7 @@ class RetentionReport:
     deleted: list[RetentionItem] = field(default_factory=list)  # or, in a dry run, would be
     held: list[RetentionItem] = field(default_factory=list)
     failed: list[tuple[RetentionItem, str]] = field(default_factory=list)
+    reminders: ReminderReport | None = None  # copies held outside Accord (not in a dry run)
 
     @property
     def ok(self) -> bool:
@@ -113,6 +115,8 @@ def run(
             _shred(actor, obj, item, report)
         if progress:
             progress(done, total)
+    if not dry_run:
+        report.reminders = send_reminders(now=now)
     return report
 
 

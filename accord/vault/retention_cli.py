@@ -67,6 +67,11 @@ def handle_run(args: argparse.Namespace) -> int:
         print(f"Kept {len(report.held)} expired object(s) under legal hold:")
         for item in report.held:
             print(f"  - {item}; held: {item.hold_reason}")
+    if report.reminders and (report.reminders.reminded or report.reminders.overdue):
+        print(
+            f"Copies held outside Accord: {report.reminders.reminded} recipient(s) reminded of a "
+            f"deletion deadline; {report.reminders.overdue} copy(ies) flagged overdue."
+        )
     if report.failed:
         print(f"Could not delete {len(report.failed)} object(s):")
         for item, reason in report.failed:

@@ -275,3 +275,24 @@ class ChangePasswordForm(PasswordChangeForm):
         self.helper = _helper(
             "old_password", "new_password1", "new_password2", submit="Change password"
         )
+
+
+class AttestDeletionForm(GDSForm):
+    submit_label = "Confirm the copies are deleted"
+
+    statement = forms.CharField(
+        label="How were the copies deleted?",
+        help_text="For example: the file was deleted from the shared drive and the recycle bin "
+        "emptied; the printed copy was shredded.",
+        widget=forms.Textarea(attrs={"rows": 4}),
+        max_length=2000,
+        error_messages={"required": "Say how the copies were deleted"},
+    )
+    confirm = forms.BooleanField(
+        label="I confirm that every copy my organisation held, including backups and printouts, "
+        "has been deleted",
+        error_messages={"required": "Confirm that every copy has been deleted"},
+    )
+
+    def layout_fields(self) -> list[Any]:
+        return [Field.textarea("statement"), Field("confirm")]

@@ -64,5 +64,7 @@ urlpatterns = [
         vault.certificate_download,
         name="deletion_certificate_download",
     ),
+    path("organisation/copies/", vault.copies, name="copies"),
+    path("organisation/copies/<int:copy_id>/attest/", vault.attest, name="attest_copy_deletion"),
     path("organisation/notices/", notifications.notices, name="notices"),
 ]

@@ -42,6 +42,8 @@ COVERED_BY: dict[str, str] = {
     "web:deletion_certificate": "test_deletion_certificates",
     "web:deletion_certificate_download": "test_deletion_certificates",
     "web:notices": "test_deletion_certificates",
+    "web:copies": "test_copies",
+    "web:attest_copy_deletion": "test_copies",
 }
 
 

@@ -171,6 +171,7 @@ def test_every_write_is_audited_as_the_demo():
         "organisation.member.added": sum(len(p.memberships) for p in PERSONAS),
         "auth.two_factor_enrolled": len(PERSONAS) - 1,
         "vault.object.stored": len(demo_datasets()),
+        "vault.copy.released": sum(1 for d in demo_datasets() if d.copy_to),
     }
     assert AuditEvent.objects.count() == events.count()
 

@@ -1,6 +1,7 @@
-"""System checks: production must have a vault master key and a key store kept apart from the
-data folder and the blob store. (The settings already refuse placements that are explicitly
-wrong; these checks also catch what is missing, for `accord manage check --deploy`.)"""
+"""System checks: production must have a usable vault master key and a key store kept apart
+from the data folder and the blob store. (The settings already refuse to start without a master
+key or key store, or with either in the wrong place; this check also reads the key, so a key
+file that is unreadable or not a key is caught by `accord manage check --deploy`.)"""
 
 from __future__ import annotations
 

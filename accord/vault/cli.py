@@ -1,4 +1,4 @@
-"""`accord vault new-master-key` and `accord vault rotate-master-key`.
+"""`accord vault new-master-key`, `accord vault rotate-master-key` and `accord vault sweep`.
 
 Rotating safely, while Accord keeps running:
 
@@ -14,6 +14,19 @@ The command refuses to start unless Accord's configured key ring includes the ne
 object ever becomes unreadable part-way. Exit status: 0 every key file is under the new key,
 1 some could not be re-wrapped (each is named, and left as it was), 2 the rotation could not
 start (nothing was changed). Keys are never printed, only their ids.
+
+Sweeping leftovers (``accord vault sweep [--dry-run] [--older-than MINUTES]``, see ``sweep``):
+a process killed while storing an object can leave a hidden temporary file (``.NAME.HEX.tmp``)
+in the blob folder or the key store, an unfinished multipart upload on S3, or a blob or key file
+whose database row was never written; none is ever visible as an object. The sweep removes
+those, and blobs and key files whose object was deleted, durably, once they are older than
+``--older-than`` minutes (60 by default), so a store still in progress is never touched. It
+prints each leftover removed and records one ``vault.orphans.swept`` audit event with the counts
+and names (never key material); ``--dry-run`` lists what would go and changes nothing. Run it
+from cron, say daily. Exit status: 0 done (or a dry run), 1 some leftovers could not be removed
+or the audit event could not be written (each named), 2 the sweep could not start (nothing was
+removed). If most of the key store has no rows, which is what a wrong ``DATABASE_URL`` or a
+restore still under way looks like, it refuses (status 2) unless given ``--force``.
 """
 
 from __future__ import annotations
@@ -28,7 +41,9 @@ ACTOR_LABEL = "accord vault rotate-master-key"
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    commands = command_group(subparsers, "vault", "manage the vault's master key")
+    commands = command_group(
+        subparsers, "vault", "manage the vault's master key and sweep up interrupted writes"
+    )
 
     new = commands.add_parser(
         "new-master-key",
@@ -67,6 +82,50 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         ),
     )
     rotate.set_defaults(handler=handle_rotate)
+
+    sweep = commands.add_parser(
+        "sweep",
+        help="remove leftovers of interrupted writes: temporary files, unreferenced blobs and keys",
+        description=(
+            "Remove hidden temporary files and unfinished uploads left by killed writes, and "
+            "blobs and key files that no vault object refers to (or whose object was deleted), "
+            "once they are older than --older-than minutes, so a store in progress is never "
+            "touched. Records one audit event. Exit status: 0 done, 1 some leftovers could not "
+            "be removed, 2 the sweep could not start."
+        ),
+    )
+    sweep.add_argument(
+        "--dry-run", action="store_true", help="list what would be removed, and change nothing"
+    )
+    sweep.add_argument(
+        "--older-than",
+        metavar="MINUTES",
+        type=_minutes,
+        default=60,
+        help=(
+            "only remove leftovers untouched for at least this many minutes (default 60); keep "
+            "it longer than any store takes to start writing"
+        ),
+    )
+    sweep.add_argument(
+        "--force",
+        action="store_true",
+        help=(
+            "sweep even when most of the key store has no vault objects in the database (which "
+            "is refused otherwise: it looks like the wrong database or a restore under way)"
+        ),
+    )
+    sweep.set_defaults(handler=handle_sweep)
+
+
+def _minutes(text: str) -> int:
+    try:
+        minutes = int(text)
+    except ValueError:
+        minutes = -1
+    if minutes < 0:
+        raise argparse.ArgumentTypeError(f"give a whole number of minutes, 0 or more, not {text!r}")
+    return minutes
 
 
 def _fail(command: str, message: str) -> int:
@@ -158,3 +217,68 @@ def handle_rotate(args: argparse.Namespace) -> int:
         f"from {keys.PREVIOUS_FILES_VARIABLE} (keep it only as long as your backups need it)."
     )
     return EXIT_OK
+
+
+def handle_sweep(args: argparse.Namespace) -> int:
+    from datetime import timedelta
+
+    from botocore.exceptions import BotoCoreError, ClientError
+    from django.db import DatabaseError
+    from tqdm import tqdm
+
+    from .exceptions import VaultConfigurationError
+    from .sweep import NotRecorded, SweepReport, describe_age, sweep
+
+    older_than = timedelta(minutes=args.older_than)
+    bar = tqdm(total=0, unit=" files", desc="Sweeping", file=sys.stderr, disable=None)
+
+    def progress(done: int, total: int) -> None:
+        bar.total = total
+        bar.n = done
+        bar.refresh()
+
+    unrecorded: DatabaseError | None = None
+    report: SweepReport
+    try:
+        report = sweep(
+            older_than=older_than, dry_run=args.dry_run, force=args.force, progress=progress
+        )
+    except NotRecorded as exc:
+        report, unrecorded = exc.report, exc.error
+    except (VaultConfigurationError, DatabaseError, OSError, BotoCoreError, ClientError) as exc:
+        return _fail("sweep", f"{exc} Nothing was removed.")
+    finally:
+        bar.close()
+
+    age = describe_age(older_than)
+    if report.dry_run:
+        print(
+            f"Dry run: nothing was removed. {len(report.removed)} leftover(s) older than {age} "
+            "would be removed."
+        )
+    elif report.removed or report.failed:
+        print(f"Removed {len(report.removed)} leftover(s) older than {age}.")
+    else:
+        print(f"Nothing to remove: no leftovers older than {age}.")
+    for item in report.removed:
+        print(f"  - {item}")
+    if report.too_recent:
+        print(
+            f"Left {len(report.too_recent)} newer leftover(s) alone: a store in progress may "
+            "still be writing them. A later sweep removes them if they are abandoned."
+        )
+    if report.failed:
+        print(f"Could not remove {len(report.failed)} leftover(s):")
+        for item, reason in report.failed:
+            print(f"  - {item}; {reason}")
+        print("Fix the cause and run the sweep again.")
+    if report.audit_seq is not None:
+        print(f"Recorded as audit event {report.audit_seq}.")
+    if unrecorded is not None:
+        print(
+            f"accord vault sweep: the leftovers listed were removed, but the audit event could "
+            f"not be written to the database ({unrecorded}).",
+            file=sys.stderr,
+        )
+        return EXIT_PROBLEM
+    return EXIT_PROBLEM if report.failed else EXIT_OK

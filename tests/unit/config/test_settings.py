@@ -7,6 +7,7 @@ case sets.
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import stat
@@ -67,14 +68,17 @@ def key_file(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def production(data_dir: Path, key_file: Path) -> dict[str, str]:
-    """A production environment with everything right."""
+def production(data_dir: Path, key_file: Path, tmp_path: Path) -> dict[str, str]:
+    """A production environment with everything right (the vault's own refusals are tested in
+    tests/unit/vault/test_settings.py)."""
     return {
         "ACCORD_ENV": "production",
         "ACCORD_DATA_DIR": str(data_dir),
         "ACCORD_SECRET_KEY": GOOD_SECRET,
         "ACCORD_ALLOWED_HOSTS": "accord.example.gov.uk, www.accord.example.gov.uk",
         "ACCORD_AUDIT_SIGNING_KEY_FILE": str(key_file),
+        "ACCORD_MASTER_KEY": base64.b64encode(os.urandom(32)).decode(),
+        "ACCORD_VAULT_KEYSTORE_DIR": str(tmp_path / "keystore"),
     }
 
 

@@ -1,6 +1,7 @@
-"""The vault's settings: production refuses a master key file or key store kept with the data,
-and the demo creates its master key with owner-only permissions. Each production case starts
-Django in a fresh interpreter, as tests/unit/config/test_settings.py does."""
+"""The vault's settings: production refuses to start without a master key or a key store, or
+with either kept with the data, and the demo creates its master key with owner-only
+permissions. Each production case starts Django in a fresh interpreter, as
+tests/unit/config/test_settings.py does."""
 
 from __future__ import annotations
 
@@ -124,14 +125,83 @@ def test_both_master_key_settings_at_once_are_refused(production: dict[str, str]
     )
 
 
-def test_production_without_vault_keys_fails_the_deploy_check(
-    production: dict[str, str],
+MASTER_KEY_MESSAGE = (
+    "Production needs a vault master key: set ACCORD_MASTER_KEY (base64 of 32 random bytes) or "
+    "ACCORD_MASTER_KEY_FILE"
+)
+KEYSTORE_MESSAGE = (
+    "Production needs ACCORD_VAULT_KEYSTORE_DIR: a folder outside ACCORD_DATA_DIR and the blob "
+    "store"
+)
+
+
+def test_production_starts_with_an_inline_master_key(production: dict[str, str]) -> None:
+    del production["ACCORD_MASTER_KEY_FILE"]
+    production["ACCORD_MASTER_KEY"] = base64.b64encode(os.urandom(32)).decode()
+    result = _start(production)
+    assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize("blank", [None, "", "   "], ids=["unset", "empty", "spaces"])
+def test_production_refuses_to_start_without_a_master_key(
+    production: dict[str, str], blank: str | None
 ) -> None:
     del production["ACCORD_MASTER_KEY_FILE"]
+    if blank is not None:
+        production["ACCORD_MASTER_KEY"] = blank
+    _refused(production, MASTER_KEY_MESSAGE)
+
+
+@pytest.mark.parametrize("blank", [None, "", "   "], ids=["unset", "empty", "spaces"])
+def test_production_refuses_to_start_without_a_key_store(
+    production: dict[str, str], blank: str | None
+) -> None:
     del production["ACCORD_VAULT_KEYSTORE_DIR"]
+    if blank is not None:
+        production["ACCORD_VAULT_KEYSTORE_DIR"] = blank
+    _refused(production, KEYSTORE_MESSAGE)
+
+
+def test_production_refuses_a_master_key_file_that_does_not_exist(
+    production: dict[str, str], tmp_path: Path
+) -> None:
+    absent = tmp_path / "secrets" / "absent.key"
+    _refused(
+        {**production, "ACCORD_MASTER_KEY_FILE": str(absent)},
+        f"ACCORD_MASTER_KEY_FILE names {absent}, which is not an existing file",
+    )
+
+
+def test_production_refuses_a_master_key_file_inside_the_key_store(
+    production: dict[str, str],
+) -> None:
+    keystore = Path(production["ACCORD_VAULT_KEYSTORE_DIR"])
+    keystore.mkdir()
+    inside = keystore / "master.key"
+    inside.write_text(base64.b64encode(os.urandom(32)).decode())
+    _refused(
+        {**production, "ACCORD_MASTER_KEY_FILE": str(inside)},
+        "ACCORD_MASTER_KEY_FILE must be kept outside ACCORD_DATA_DIR",
+    )
+
+
+def test_production_refuses_a_key_store_holding_the_blob_store(
+    production: dict[str, str], tmp_path: Path
+) -> None:
+    _refused(
+        {
+            **production,
+            "ACCORD_VAULT_KEYSTORE_DIR": str(tmp_path / "vault"),
+            "ACCORD_VAULT_DIR": str(tmp_path / "vault" / "blobs"),
+        },
+        "ACCORD_VAULT_KEYSTORE_DIR must be a folder outside ACCORD_DATA_DIR",
+    )
+
+
+def _deploy_check(variables: dict[str, str]) -> subprocess.CompletedProcess[str]:
     environment = {k: v for k, v in os.environ.items() if not k.startswith("ACCORD_")}
-    environment.update(production, DJANGO_SETTINGS_MODULE="accord.config.settings")
-    result = subprocess.run(
+    environment.update(variables, DJANGO_SETTINGS_MODULE="accord.config.settings")
+    return subprocess.run(
         [sys.executable, "-m", "django", "check", "--deploy"],
         env=environment,
         cwd=BASE_DIR,
@@ -140,9 +210,28 @@ def test_production_without_vault_keys_fails_the_deploy_check(
         timeout=120,
         check=False,
     )
+
+
+def test_the_deploy_check_refuses_production_without_vault_keys(
+    production: dict[str, str],
+) -> None:
+    del production["ACCORD_MASTER_KEY_FILE"]
+    del production["ACCORD_VAULT_KEYSTORE_DIR"]
+    result = _deploy_check(production)
+    assert result.returncode != 0
+    assert "django.core.exceptions.ImproperlyConfigured" in result.stderr
+    assert MASTER_KEY_MESSAGE in result.stderr
+
+
+def test_the_deploy_check_reports_a_master_key_that_cannot_be_used(
+    production: dict[str, str],
+) -> None:
+    """The settings only see that a key file exists; the check reads it (accord.vault.E001)."""
+    Path(production["ACCORD_MASTER_KEY_FILE"]).write_text("not a key at all!")
+    result = _deploy_check(production)
     assert result.returncode != 0
     assert "accord.vault.E001" in result.stderr
-    assert "Production needs a vault master key" in result.stderr
+    assert "is not valid base64" in result.stderr
 
 
 def test_the_demo_creates_an_owner_only_master_key(settings, tmp_path: Path) -> None:

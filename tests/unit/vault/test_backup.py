@@ -29,7 +29,7 @@ from accord.cli.main import main
 from accord.organisations.models import User
 from accord.vault import actions, backup, keys
 from accord.vault.exceptions import ObjectDeleted
-from accord.vault.models import VaultObject, VaultObjectSource
+from accord.vault.models import DeletionCertificate, VaultObject, VaultObjectSource
 from tests.factories import PASSWORD
 
 from .conftest import blob_path, read, store
@@ -144,6 +144,10 @@ def test_a_round_trip_restores_everything_but_what_was_shredded_since(
     assert not AuditEvent.objects.filter(action="vault.object.shredded").exists()
     found = AuditEvent.objects.get(action="vault.object.found_shredded")
     assert found.details["object_id"] == str(doomed.id)
+    # The restored log certifies the deletion, and the controller can find the certificate.
+    certificate = DeletionCertificate.objects.get(object_id=doomed.id)
+    assert certificate.audit_seq == found.seq
+    assert list(certificate.organisations.all()) == [organisation]
     done = AuditEvent.objects.get(action="vault.backup.restored")
     assert done.seq == found.seq + 1 == len(events_at_backup) + 2
     assert done.details["manifest_sha256"] == report.manifest_sha256

@@ -4,6 +4,7 @@ storage as on the local disk. Each test gets its own bucket, chosen by ``VAULT_U
 
 from __future__ import annotations
 
+import base64
 import os
 import socket
 import uuid
@@ -18,7 +19,14 @@ from django.core.exceptions import ImproperlyConfigured
 from accord.vault import actions, keys
 from accord.vault.backends import S3Backend, backend_for_url, default_backend
 from accord.vault.enums import BLOB_MAGIC, CHUNK_OVERHEAD
-from accord.vault.exceptions import ChunkOutOfPlace, ChunkTampered, ObjectTruncated
+from accord.vault.exceptions import (
+    ChunkOutOfPlace,
+    ChunkTampered,
+    KeyFileMissing,
+    ObjectExtended,
+    ObjectTruncated,
+    WrongMasterKey,
+)
 from accord.vault.models import VaultObject
 
 from .conftest import CHUNK, read, store
@@ -184,6 +192,27 @@ def test_a_missing_blob(s3, stored) -> None:
     client, bucket = s3
     client.delete_object(Bucket=bucket, Key=f"{PREFIX}/{obj.blob_key}")
     with pytest.raises(ObjectTruncated, match="blob is missing"):
+        read(actor, obj)
+
+
+def test_a_few_bytes_appended(s3, stored) -> None:
+    actor, obj = stored
+    _put(s3, obj, _raw(s3, obj) + b"junk")
+    with pytest.raises(ObjectExtended):
+        read(actor, obj)
+
+
+def test_the_wrong_master_key(s3, stored, settings) -> None:
+    actor, obj = stored
+    settings.VAULT_MASTER_KEY = base64.b64encode(os.urandom(32)).decode()
+    with pytest.raises(WrongMasterKey, match=r"wrapped under master key .* configured master key"):
+        read(actor, obj)
+
+
+def test_a_deleted_key_file(s3, stored) -> None:
+    actor, obj = stored
+    keys.key_path(obj.id).unlink()
+    with pytest.raises(KeyFileMissing, match=rf"key for vault object {obj.id} is missing"):
         read(actor, obj)
 
 

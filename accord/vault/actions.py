@@ -35,6 +35,7 @@ from accord.access.enums import ResourceKind
 from accord.audit.actions import audited, record
 from accord.audit.actor import Actor
 from accord.audit.exceptions import Refused
+from accord.audit.models import AuditEvent
 from accord.notifications.actions import notify
 from accord.notifications.models import Topic
 from accord.organisations.models import Organisation
@@ -270,26 +271,18 @@ def crypto_shred(*, by: Actor, obj: VaultObject, reason: str) -> VaultObject:
     locked.deleted_by = by.ref
     locked.deletion_reason = reason
     locked.save(update_fields=["deleted_at", "deleted_by", "deletion_reason"])
-    concerned = organisations_concerned(locked)
-    event = record(
+    event, concerned = certify_deletion(
         by=by,
+        obj=locked,
         action="vault.object.shredded",
-        target=f"{locked.kind}:{locked.id}",
         reason=reason,
-        subject_organisation_id=str(locked.organisation_id),
         details={
-            **_facts(locked),
             "deleted_at": locked.deleted_at.isoformat(),
             "deleted_by": by.ref,
             "key_destroyed": key_existed,
             "blob_deleted": blob_existed,
-            "organisations_concerned": [{"id": str(o.pk), "name": o.name} for o in concerned],
         },
     )
-    certificate = DeletionCertificate.objects.create(
-        object=locked, audit_seq=event.seq, deleted_at=locked.deleted_at
-    )
-    certificate.organisations.set(concerned)
     link = reverse("web:deletion_certificate", args=[locked.id])
     when = describe(locked.deleted_at)
     for organisation in concerned:
@@ -311,6 +304,33 @@ def crypto_shred(*, by: Actor, obj: VaultObject, reason: str) -> VaultObject:
     obj.deleted_at, obj.deleted_by = locked.deleted_at, locked.deleted_by
     obj.deletion_reason = reason
     return obj
+
+
+def certify_deletion(
+    *, by: Actor, obj: VaultObject, action: str, reason: str, details: dict[str, object]
+) -> tuple[AuditEvent, list[Organisation]]:
+    """Record the deletion of ``obj`` (already marked deleted) as ``action`` and point a
+    certificate row at that event for every organisation concerned. The event, with the
+    object's facts and ``details``, is the certificate."""
+    assert obj.deleted_at is not None
+    concerned = organisations_concerned(obj)
+    event = record(
+        by=by,
+        action=action,
+        target=f"{obj.kind}:{obj.id}",
+        reason=reason,
+        subject_organisation_id=str(obj.organisation_id),
+        details={
+            **_facts(obj),
+            **details,
+            "organisations_concerned": [{"id": str(o.pk), "name": o.name} for o in concerned],
+        },
+    )
+    certificate = DeletionCertificate.objects.create(
+        object=obj, audit_seq=event.seq, deleted_at=obj.deleted_at
+    )
+    certificate.organisations.set(concerned)
+    return event, concerned
 
 
 def organisations_concerned(obj: VaultObject) -> list[Organisation]:

@@ -73,10 +73,10 @@ from accord.audit.models import AuditHead
 from accord.audit.verification import VerificationResult, human_time, verify_chain
 
 from . import keys
-from .actions import organisations_concerned
+from .actions import certify_deletion
 from .backends import Backend, BlobNotFound, LocalBackend, S3Backend, default_backend
 from .files import fsync_folder, temporary_name
-from .models import DeletionCertificate, VaultObject
+from .models import VaultObject
 
 FORMAT = "accord-backup"
 FORMAT_VERSION = 1
@@ -995,32 +995,14 @@ def _mark_shredded(archive: Archive, shredded: set[str], by: Actor) -> list[Foun
     for obj in objects:
         obj.deleted_at, obj.deleted_by, obj.deletion_reason = timezone.now(), by.ref, reason
         obj.save(update_fields=["deleted_at", "deleted_by", "deletion_reason"])
-        concerned = organisations_concerned(obj)
-        event = record(
-            by=by,
-            action="vault.object.found_shredded",
-            target=f"{obj.kind}:{obj.id}",
-            reason=reason,
-            subject_organisation_id=str(obj.organisation_id),
-            details={
-                "object_id": str(obj.id),
-                "name": obj.name,
-                "kind": obj.kind,
-                "organisation_id": str(obj.organisation_id),
-                "organisation_name": obj.organisation.name,
-                "version": obj.version,
-                "size": obj.size,
-                "sha256": obj.sha256,
-                "backup_created_at": archive.created_at,
-                "blob_restored": False,
-                "organisations_concerned": [{"id": str(o.pk), "name": o.name} for o in concerned],
-            },
-        )
         # Its original certificate was written after the backup and is gone with the rest of
         # the log after it; this event certifies the deletion in the restored log.
-        certificate = DeletionCertificate.objects.create(
-            object=obj, audit_seq=event.seq, deleted_at=obj.deleted_at
+        certify_deletion(
+            by=by,
+            obj=obj,
+            action="vault.object.found_shredded",
+            reason=reason,
+            details={"backup_created_at": archive.created_at, "blob_restored": False},
         )
-        certificate.organisations.set(concerned)
         found.append(FoundShredded(object_id=str(obj.id), name=obj.name))
     return found

@@ -1,24 +1,49 @@
-"""Identifier validators: GSS area codes, NHS ODS codes and ICO registration numbers.
+"""Identifier validators, one value at a time: GSS area codes, NHS ODS codes, ICO registration
+numbers, NHS numbers, UPNs, National Insurance numbers, postcodes, UPRNs and USRNs, school and
+care identifiers, dates and datetimes.
 
-Rules from shared/reference/identifiers-and-codes.md §2.6 and §2.8.
+Rules from shared/reference/identifiers-and-codes.md. The vectorised forms are held to these in
+test_checks.py.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
 from django.core.exceptions import ValidationError
-from hypothesis import example, given
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from accord.organisations.enums import Sector
+from accord.standards import checks
+from accord.standards.codelists import UnknownCodeList
 from accord.standards.identifiers import (
     GSS_PREFIXES_BY_SECTOR,
+    SCALAR_VALIDATORS,
+    excel_serial_to_date,
+    format_nhs_number,
+    format_nino,
+    nhs_check_digit,
+    normalise_postcode,
+    parse_date,
+    parse_datetime,
+    upn_check_letter,
+    validate_cqc_location_id,
     validate_gss_code,
     validate_ico_registration,
+    validate_identifier,
+    validate_laestab,
+    validate_nhs_number,
+    validate_nino,
     validate_ods_code,
+    validate_postcode,
+    validate_upn,
+    validate_uprn,
+    validate_urn,
+    validate_usrn,
 )
 
 ASCII_ODS = re.compile(r"[A-Z0-9]{3,6}")
@@ -349,3 +374,542 @@ def test_random_strings_never_crash_the_ico_validator(value: str) -> None:
         assert result is not None
         assert len(result) == 8
         assert result.startswith("Z")
+
+
+# Shared helpers for the identifiers below ---------------------------------------------------------
+
+PROPERTY = settings(max_examples=200, deadline=None)
+
+
+def _raises(check: Callable[..., object], value: str, code: str, **kwargs: object) -> str:
+    """Assert the validator refuses the value with this code; return the message."""
+    with pytest.raises(ValidationError) as excinfo:
+        check(value, **kwargs)
+    assert excinfo.value.code == code
+    message = _message(excinfo)
+    assert message.strip()
+    return message
+
+
+# NHS number --------------------------------------------------------------------------------------
+
+
+def _reference_nhs_valid(number: str) -> bool:
+    """The NHS Data Dictionary algorithm, written out step by step as the reference has it."""
+    if not re.fullmatch(r"[0-9]{10}", number):
+        return False
+    total = sum(int(number[i]) * weight for i, weight in enumerate(range(10, 1, -1)))
+    check = 11 - total % 11
+    if check == 11:
+        check = 0
+    if check == 10:
+        return False
+    return check == int(number[9])
+
+
+@pytest.mark.parametrize(
+    ("given_value", "expected"),
+    [
+        ("4010232137", "4010232137"),
+        ("9434765919", "9434765919"),
+        ("943 476 5919", "9434765919"),
+        ("943-476-5919", "9434765919"),
+        (" 943\u00a0476\u00a05919 ", "9434765919"),
+        ("943\u2013476\u20135919", "9434765919"),  # en dashes pasted from a document
+        ("9434765919.0", "9434765919"),  # a spreadsheet's number cell
+    ],
+)
+def test_nhs_numbers_are_normalised(given_value: str, expected: str) -> None:
+    assert validate_nhs_number(given_value) == expected
+
+
+def test_nhs_numbers_display_3_3_4() -> None:
+    assert format_nhs_number("9434765919") == "943 476 5919"
+    assert format_nhs_number("943-476-5919") == "943 476 5919"
+    with pytest.raises(ValidationError):
+        format_nhs_number("4010232138")
+
+
+@pytest.mark.parametrize(
+    ("bad", "code"),
+    [
+        ("4010232138", "nhs_number_check_digit"),
+        ("1000000010", "nhs_number_check_digit"),  # the check would be 10: never issued
+        ("1000000019", "nhs_number_check_digit"),
+        ("401023213", "nhs_number_format"),
+        ("40102321370", "nhs_number_format"),
+        ("401023213A", "nhs_number_format"),
+        ("", "nhs_number_format"),
+        ("9.43E+09", "nhs_number_scientific"),
+        ("9.434766E+09", "nhs_number_scientific"),
+        ("4010232137.5", "nhs_number_format"),
+        ("\u0664010232137", "nhs_number_format"),  # an Arabic-Indic digit
+    ],
+)
+def test_bad_nhs_numbers_are_refused_with_a_clear_message(bad: str, code: str) -> None:
+    message = _raises(validate_nhs_number, bad, code)
+    if bad:
+        assert message.startswith(bad)
+    if code == "nhs_number_check_digit":
+        assert "typing error" in message
+    if code == "nhs_number_scientific":
+        assert "scientific notation" in message
+        assert "format the column as text" in message
+
+
+def test_the_check_digit_of_ten_is_never_issued() -> None:
+    assert nhs_check_digit("100000001") is None
+    assert nhs_check_digit("401023213") == 7
+
+
+@st.composite
+def valid_nhs_numbers(draw: st.DrawFn, prefix: str = "") -> str:
+    nine = prefix + draw(
+        st.text(alphabet="0123456789", min_size=9 - len(prefix), max_size=9 - len(prefix))
+    )
+    check = nhs_check_digit(nine)
+    if check is None:
+        nine = nine[:8] + str((int(nine[8]) + 1) % 10)
+        check = nhs_check_digit(nine)
+    assert check is not None
+    return nine + str(check)
+
+
+@PROPERTY
+@given(st.text(alphabet="0123456789", min_size=10, max_size=10))
+def test_nhs_validation_matches_the_reference_algorithm(number: str) -> None:
+    result, error = _outcome(validate_nhs_number, number)
+    assert (error is None) == _reference_nhs_valid(number)
+    assert result == (number if error is None else None)
+
+
+@PROPERTY
+@given(valid_nhs_numbers(), st.integers(0, 9), st.integers(1, 9))
+def test_every_single_digit_substitution_is_caught(number: str, position: int, shift: int) -> None:
+    typo = number[:position] + str((int(number[position]) + shift) % 10) + number[position + 1 :]
+    _raises(validate_nhs_number, typo, "nhs_number_check_digit")
+
+
+@PROPERTY
+@given(valid_nhs_numbers(prefix="999"))
+def test_synthetic_nhs_numbers_in_the_999_range_are_valid(number: str) -> None:
+    assert validate_nhs_number(number) == number
+    assert format_nhs_number(number).replace(" ", "") == number
+
+
+# UPN ---------------------------------------------------------------------------------------------
+
+
+def test_the_documented_upn_example_is_p_not_q() -> None:
+    """Arbor and Juniper's help says B207000016049 should have Q; the sum is 266, mod 23 is 13,
+    which is P (python-stdnum agrees)."""
+    assert upn_check_letter("207000016049") == "P"
+    assert validate_upn("P207000016049") == "P207000016049"
+    _raises(validate_upn, "Q207000016049", "upn_check_letter")
+    _raises(validate_upn, "B207000016049", "upn_check_letter")
+
+
+def test_upns_are_normalised() -> None:
+    assert validate_upn(" p207 000 016 049 ") == "P207000016049"
+
+
+def test_temporary_upns_end_in_a_letter() -> None:
+    body = "20700001604A"
+    upn = upn_check_letter(body) + body
+    assert validate_upn(upn) == upn
+    _raises(validate_upn, upn[:-1] + "I", "upn_format")  # I, O, S never used
+
+
+@pytest.mark.parametrize(
+    "bad", ["", "P20700001604", "P2070000160499", "1207000016049", "O207000016049", "P20700001604S"]
+)
+def test_malformed_upns(bad: str) -> None:
+    assert "letter followed by 12 digits" in _raises(validate_upn, bad, "upn_format")
+
+
+# National Insurance number ----------------------------------------------------------------------
+
+
+def test_ninos_are_normalised_and_displayed() -> None:
+    assert validate_nino(" ab 12 34 56 c ") == "AB123456C"
+    assert format_nino("ab123456c") == "AB 12 34 56 C"
+    assert validate_nino("OA123456D") == "OA123456D"  # O may come first
+
+
+@pytest.mark.parametrize("prefix", ["BG", "GB", "KN", "NK", "NT", "TN", "ZZ"])
+def test_unused_nino_prefixes_are_refused(prefix: str) -> None:
+    _raises(validate_nino, f"{prefix}123456A", "nino_prefix")
+
+
+@pytest.mark.parametrize("letter", list("DFIQUV"))
+def test_letters_never_used_in_a_nino_prefix(letter: str) -> None:
+    _raises(validate_nino, f"{letter}A123456A", "nino_prefix")
+    _raises(validate_nino, f"A{letter}123456A", "nino_prefix")
+
+
+def test_o_is_never_the_second_letter_of_a_nino() -> None:
+    _raises(validate_nino, "AO123456A", "nino_prefix")
+
+
+@pytest.mark.parametrize(
+    "bad", ["", "AB123456", "AB123456E", "ZZ123456T", "AB12345C", "A1234567C", "11 a1 11 11"]
+)
+def test_malformed_ninos(bad: str) -> None:
+    assert "AB 12 34 56 C" in _raises(validate_nino, bad, "nino_format")
+
+
+# Postcode ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("given_value", "expected"),
+    [
+        ("sw1a2aa", "SW1A 2AA"),
+        ("SW1A 2AA", "SW1A 2AA"),
+        ("  sw1a   2aa ", "SW1A 2AA"),
+        ("m11ae", "M1 1AE"),
+        ("b338th", "B33 8TH"),
+        ("cr26xh", "CR2 6XH"),
+        ("dn551pt", "DN55 1PT"),
+        ("w1a0ax", "W1A 0AX"),
+        ("ec1a1bb", "EC1A 1BB"),
+        ("gir0aa", "GIR 0AA"),
+    ],
+)
+def test_postcodes_are_normalised(given_value: str, expected: str) -> None:
+    assert normalise_postcode(given_value) == expected
+    assert validate_postcode(given_value) == expected
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "",
+        "SW1A",  # outward code only
+        "SW1A 2A",
+        "QA1 1AA",  # Q never first
+        "AI1 1AA",  # I never second
+        "A1L 1AA",  # L not a third-position letter
+        "AA1C 1AA",  # C not a fourth-position letter
+        "M1 1AC",  # C never in the inward code
+        "M1 1AO",
+        "SW1A-2AA",
+        "BFPO 1234",  # the broader government pattern, not the strict one
+        "ZZ99 3VZ",  # pseudo-postcodes only when asked
+    ],
+)
+def test_malformed_postcodes(bad: str) -> None:
+    message = _raises(validate_postcode, bad, "postcode_format")
+    assert "use the full postcode, like SW1A 2AA" in message
+
+
+def test_pseudo_postcodes_only_when_asked() -> None:
+    assert validate_postcode("zz993vz", allow_pseudo=True) == "ZZ99 3VZ"
+    assert validate_postcode("ZZ99 3CZ", allow_pseudo=True) == "ZZ99 3CZ"
+    assert validate_postcode("SW1A 2AA", allow_pseudo=True) == "SW1A 2AA"
+    message = _raises(validate_postcode, "ZZ98 3VZ", "postcode_pseudo_format", allow_pseudo=True)
+    assert "ZZ99 3VZ" in message
+
+
+# UPRN and USRN -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("given_value", "expected"),
+    [
+        ("100023336956", "100023336956"),
+        ("100023336956.0", "100023336956"),
+        (" 100 023 336 956 ", "100023336956"),
+        ("000100023336956", "100023336956"),
+        ("1", "1"),
+        ("999999999999", "999999999999"),
+    ],
+)
+def test_uprns_are_normalised(given_value: str, expected: str) -> None:
+    assert validate_uprn(given_value) == expected
+
+
+@pytest.mark.parametrize(
+    ("bad", "code"),
+    [
+        ("1.00023E+11", "uprn_scientific"),
+        ("1E+11", "uprn_scientific"),
+        ("1000000000000", "uprn_range"),
+        ("0", "uprn_range"),
+        ("0.0", "uprn_range"),
+        ("12.5", "uprn_format"),
+        ("1e3", "uprn_scientific"),
+        ("-12", "uprn_format"),
+        ("N/A", "uprn_format"),
+        ("", "uprn_format"),
+    ],
+)
+def test_bad_uprns(bad: str, code: str) -> None:
+    _raises(validate_uprn, bad, code)
+
+
+def test_usrns() -> None:
+    assert validate_usrn("21500123") == "21500123"
+    assert validate_usrn("99999999.0") == "99999999"
+    _raises(validate_usrn, "100000000", "usrn_range")
+    _raises(validate_usrn, "2.15E+07", "usrn_scientific")
+    _raises(validate_usrn, "abc", "usrn_format")
+
+
+# GSS codes with kinds of area and code lists -----------------------------------------------------
+
+
+def test_gss_codes_can_be_limited_to_kinds_of_area() -> None:
+    assert validate_gss_code("e07000110", entities=["local_authority"]) == "E07000110"
+    message = _raises(validate_gss_code, "E05000001", "gss_entity", entities=["local_authority"])
+    assert "E06, E07, E08, E09, W06, S12, N09" in message
+    assert validate_gss_code("E54000008", entities=["icb", "local_health_board"]) == "E54000008"
+    with pytest.raises(ValueError, match="not a GSS entity"):
+        validate_gss_code("E07000110", entities=["galaxy"])
+
+
+def test_gss_codes_can_be_checked_against_a_code_list() -> None:
+    assert validate_gss_code("E08000039", code_list="lad25") == "E08000039"
+    message = _raises(validate_gss_code, "E08000019", "code_list", code_list="lad25")
+    assert "LAD25" in message
+    with pytest.raises(UnknownCodeList):
+        validate_gss_code("E08000039", code_list="lad99")
+
+
+@pytest.mark.parametrize("entity", sorted(checks.GSS_ENTITY_PREFIXES))
+def test_every_entity_accepts_its_own_prefixes(entity: str) -> None:
+    for prefix in checks.GSS_ENTITY_PREFIXES[entity]:
+        assert validate_gss_code(f"{prefix}000001", entities=[entity]) == f"{prefix}000001"
+
+
+# School and care identifiers ---------------------------------------------------------------------
+
+
+def test_school_urns() -> None:
+    assert validate_urn(" 100000 ") == "100000"
+    assert validate_urn("100000.0") == "100000"
+    for bad in ["10000", "1000000", "10000A", ""]:
+        _raises(validate_urn, bad, "urn_format")
+
+
+def test_laestabs() -> None:
+    assert validate_laestab("8812000") == "8812000"
+    assert validate_laestab("881/2000") == "8812000"
+    assert validate_laestab("881 2000") == "8812000"
+    for bad in ["881200", "88120000", "881/200", "88/12000", "881-2000"]:
+        _raises(validate_laestab, bad, "laestab_format")
+
+
+def test_cqc_location_ids() -> None:
+    assert validate_cqc_location_id(" 1-123456789 ") == "1-123456789"
+    for bad in ["1123456789", "1-", "2-123456789", "1-12345678X", "RXX"]:
+        _raises(validate_cqc_location_id, bad, "cqc_location_id_format")
+
+
+def test_validate_identifier_covers_every_identifier_type() -> None:
+    assert set(SCALAR_VALIDATORS) == set(checks.IDENTIFIER_TYPES)
+    for name, kind in checks.IDENTIFIER_TYPES.items():
+        assert validate_identifier(name, kind.example)
+    with pytest.raises(ValueError, match="not an identifier type"):
+        validate_identifier("passport", "123")
+
+
+def test_file_messages_quote_the_value() -> None:
+    with pytest.raises(ValidationError) as excinfo:
+        validate_identifier("ods", "RX")
+    assert _message(excinfo).startswith("RX is not an NHS ODS code")
+    with pytest.raises(ValidationError) as excinfo:
+        validate_identifier("gss", "E0700011")
+    assert _message(excinfo).startswith("E0700011 is not a GSS code")
+    with pytest.raises(ValidationError) as excinfo:
+        validate_identifier("nhs_number", "  ")
+    assert _message(excinfo).startswith("A blank value is not an NHS number")
+
+
+# Normalisation is idempotent ----------------------------------------------------------------------
+
+VALID_EXAMPLES: dict[str, st.SearchStrategy[str]] = {
+    "nhs_number": valid_nhs_numbers(),
+    "upn": st.text(alphabet="0123456789", min_size=12, max_size=12).map(
+        lambda body: upn_check_letter(body) + body
+    ),
+    "nino": st.from_regex(r"\A[A-CEGHJ-PR-TW-Y][A-CEGHJ-NPR-TW-Y][0-9]{6}[A-D]\Z").filter(
+        lambda nino: nino[:2] not in checks.NINO_UNUSED_PREFIXES
+    ),
+    "postcode": st.from_regex(re.compile(checks.POSTCODE_PATTERN), fullmatch=True),
+    "postcode_pseudo": st.from_regex(re.compile(checks.POSTCODE_PSEUDO_PATTERN), fullmatch=True),
+    "uprn": st.integers(1, 999_999_999_999).map(str),
+    "usrn": st.integers(1, 99_999_999).map(str),
+    "gss": st.from_regex(re.compile(checks.GSS_PATTERN), fullmatch=True),
+    "ods": st.from_regex(re.compile(checks.ODS_PATTERN), fullmatch=True),
+    "urn": st.from_regex(re.compile(checks.URN_PATTERN), fullmatch=True),
+    "laestab": st.from_regex(re.compile(checks.LAESTAB_PATTERN), fullmatch=True),
+    "cqc_location_id": st.from_regex(re.compile(checks.CQC_LOCATION_ID_PATTERN), fullmatch=True),
+}
+
+
+def _mess_up(value: str, data: st.DataObject) -> str:
+    spaces = st.text(alphabet=" \t\u00a0", max_size=2)
+    return "".join(
+        (c.lower() if data.draw(st.booleans()) else c) + data.draw(spaces) for c in value
+    )
+
+
+@pytest.mark.parametrize("kind", sorted(VALID_EXAMPLES))
+@settings(max_examples=100, deadline=None)
+@given(data=st.data())
+def test_normalisation_is_idempotent(kind: str, data: st.DataObject) -> None:
+    value = data.draw(VALID_EXAMPLES[kind])
+    messy = value if kind == "cqc_location_id" else _mess_up(value, data)
+    once = validate_identifier(kind, messy)
+    assert validate_identifier(kind, once) == once
+    if kind.startswith("postcode"):
+        assert normalise_postcode(once) == once
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.text(max_size=12))
+def test_postcode_normalisation_is_idempotent_on_any_text(value: str) -> None:
+    once = normalise_postcode(value)
+    assert normalise_postcode(once) == once
+
+
+# Dates -------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("serial", "expected"),
+    [
+        (1, date(1900, 1, 1)),
+        (2, date(1900, 1, 2)),
+        (31, date(1900, 1, 31)),
+        (59, date(1900, 2, 28)),
+        (61, date(1900, 3, 1)),
+        (25569, date(1970, 1, 1)),
+        (36526, date(2000, 1, 1)),
+        (45352, date(2024, 3, 1)),
+        (2958465, date(9999, 12, 31)),
+    ],
+)
+def test_excel_serials(serial: int, expected: date) -> None:
+    assert excel_serial_to_date(serial) == expected
+
+
+@pytest.mark.parametrize("serial", [0, 60, -1])
+def test_excel_serials_that_are_no_real_day(serial: int) -> None:
+    with pytest.raises(ValueError, match="not a real day"):
+        excel_serial_to_date(serial)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2024-03-01", date(2024, 3, 1)),
+        ("01/03/2024", date(2024, 3, 1)),
+        ("1/3/2024", date(2024, 3, 1)),
+        ("01-03-2024", date(2024, 3, 1)),
+        ("01.03.2024", date(2024, 3, 1)),
+        ("31/12/2001", date(2001, 12, 31)),
+        ("29/02/2000", date(2000, 2, 29)),
+        ("2024-03-01 00:00:00", date(2024, 3, 1)),
+        (" 2024-03-01\n", date(2024, 3, 1)),
+        ("45352", date(2024, 3, 1)),
+        ("45352.0", date(2024, 3, 1)),
+        ("61", date(1900, 3, 1)),
+        ("1", date(1900, 1, 1)),
+    ],
+)
+def test_dates_in_any_accepted_form(text: str, expected: date) -> None:
+    assert parse_date(text, fmt="any", excel_serial=True) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "fmt", "serial", "code"),
+    [
+        ("2001-02-30", "default", False, "date_real"),
+        ("2001-13-01", "default", False, "date_real"),
+        ("1900-02-29", "any", False, "date_real"),
+        ("30/02/2001", "any", False, "date_real"),
+        ("12/31/2001", "any", False, "date_real"),  # US month-first
+        ("01/03/24", "any", True, "date_format"),  # 2-digit year
+        ("1/3/24", "any", True, "date_format"),
+        ("20010101", "any", True, "date_format"),
+        ("unknown", "any", True, "date_format"),
+        ("", "any", True, "date_format"),
+        ("01/03/2024", "default", False, "date_format"),
+        ("2024-3-1", "default", False, "date_format"),
+        ("45352", "any", False, "date_format"),
+        ("45352", "default", True, "date_format"),
+        ("60", "any", True, "date_real"),
+        ("0", "any", True, "date_real"),
+        ("March 1, 2024", "any", True, "date_format"),
+        ("2024-03-01T10:00:00", "any", False, "date_format"),
+        ("\u0662024-03-01", "default", False, "date_format"),
+    ],
+)
+def test_bad_dates(text: str, fmt: str, serial: bool, code: str) -> None:
+    message = _raises(parse_date, text, code, fmt=fmt, excel_serial=serial)
+    if text:
+        assert message.startswith(text.strip())
+
+
+def test_date_messages_say_what_to_type() -> None:
+    assert "YYYY-MM-DD" in _raises(parse_date, "1/3/2024", "date_format")
+    assert "DD/MM/YYYY" in _raises(parse_date, "junk", "date_format", fmt="any")
+    assert "day first" in _raises(parse_date, "12/31/2001", "date_real", fmt="any")
+
+
+@PROPERTY
+@given(st.dates(min_value=date(1, 1, 1)))
+def test_every_real_date_round_trips(day: date) -> None:
+    assert parse_date(day.isoformat()) == day
+    assert parse_date(f"{day.day}/{day.month}/{day.year:04}", fmt="any") == day
+    assert parse_date(f"{day.day:02}.{day.month:02}.{day.year:04}", fmt="any") == day
+
+
+@PROPERTY
+@given(st.dates(min_value=date(1900, 3, 1), max_value=date(2173, 10, 13)))
+def test_excel_serials_count_days_from_1899_12_30(day: date) -> None:
+    serial = (day - date(1899, 12, 30)).days
+    assert parse_date(str(serial), fmt="any", excel_serial=True) == day
+
+
+# Datetimes ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "fmt", "expected"),
+    [
+        ("2025-03-01T09:00:00+00:00", "default", datetime(2025, 3, 1, 9, tzinfo=UTC)),
+        ("2025-03-01T09:00:00Z", "default", datetime(2025, 3, 1, 9, tzinfo=UTC)),
+        (
+            "2025-03-01T09:00+01:00",
+            "default",
+            datetime(2025, 3, 1, 9, tzinfo=timezone(timedelta(hours=1))),
+        ),
+        ("2025-03-01 09:00:00", "default", datetime(2025, 3, 1, 9)),
+        ("2025-03-01T09:00:00.5", "default", datetime(2025, 3, 1, 9, 0, 0, 500000)),
+        ("01/03/2025 09:00", "any", datetime(2025, 3, 1, 9)),
+        ("1/3/2025 9:05:30", "any", datetime(2025, 3, 1, 9, 5, 30)),
+    ],
+)
+def test_datetimes(text: str, fmt: str, expected: datetime) -> None:
+    parsed = parse_datetime(text, fmt=fmt)
+    assert parsed == expected
+    assert (parsed.tzinfo is None) == (expected.tzinfo is None)
+
+
+@pytest.mark.parametrize(
+    ("text", "fmt", "code"),
+    [
+        ("01/03/2025 09:00", "default", "datetime_format"),
+        ("2025-03-01", "default", "datetime_format"),
+        ("03/01/2025 09:00 PM", "any", "datetime_format"),
+        ("2025-02-30T09:00", "default", "datetime_real"),
+        ("2025-03-01T24:00", "default", "datetime_real"),
+        ("2025-03-01T09:00+25:00", "default", "datetime_real"),
+        ("13/13/2025 09:00", "any", "datetime_real"),
+    ],
+)
+def test_bad_datetimes(text: str, fmt: str, code: str) -> None:
+    _raises(parse_datetime, text, code, fmt=fmt)

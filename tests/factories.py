@@ -70,3 +70,59 @@ def current_totp(device: TOTPDevice) -> str:
     from django_otp.oath import totp
 
     return f"{totp(device.bin_key, device.step, device.t0, device.digits, device.drift):06d}"
+
+
+def standard_descriptor(**overrides: object) -> dict:
+    """A small standard exercising every kind of rule, as its published JSON descriptor."""
+    descriptor: dict = {
+        "name": "test-returns",
+        "version": "1.0",
+        "title": "Test returns",
+        "description": "A standard for tests.",
+        "accord": {"personalData": True, "rowDescription": "One row per person"},
+        "fields": [
+            {
+                "name": "person_id",
+                "title": "Person ID",
+                "type": "string",
+                "example": "P001",
+                "constraints": {"required": True, "unique": True, "pattern": "P[0-9]{3}"},
+            },
+            {
+                "name": "nhs_number",
+                "title": "NHS number",
+                "example": "943 476 5919",
+                "accord": {"identifier": "nhs_number", "aliases": ["NHS No"]},
+            },
+            {
+                "name": "date_of_birth",
+                "title": "Date of birth",
+                "type": "date",
+                "format": "any",
+                "example": "2001-02-03",
+                "constraints": {"minimum": "1900-01-01", "maximum": "2026-12-31"},
+            },
+            {
+                "name": "visits",
+                "title": "Visits",
+                "type": "integer",
+                "example": "3",
+                "constraints": {"required": True, "minimum": 0, "maximum": 100},
+            },
+            {
+                "name": "category",
+                "title": "Category",
+                "example": "low",
+                "constraints": {"enum": ["low", "medium", "high"]},
+            },
+            {"name": "carer", "title": "Has a carer", "type": "boolean", "example": "yes"},
+            {
+                "name": "notes",
+                "title": "Notes",
+                "example": "ok",
+                "constraints": {"maxLength": 10},
+            },
+        ],
+    }
+    descriptor.update(overrides)
+    return descriptor

@@ -24,6 +24,8 @@ ACTION_LABELS = {
     "organisation.member.roles_changed": "Member's roles changed",
     "organisation.switched": "Switched organisation",
     "notification.sent": "Notice sent to an organisation",
+    "standard.file_checked": "File checked against a data standard (nothing kept)",
+    "standard.published": "Data standard published",
     "vault.certificate.downloaded": "Deletion certificate downloaded",
     "vault.backup.created": "Backup taken (database and encrypted data, no keys)",
     "vault.backup.restored": "Backup restored",

@@ -18,6 +18,8 @@ REGISTRARS = (
     "accord.vault.cli",
     "accord.vault.retention_cli",
     "accord.vault.backup_cli",
+    "accord.standards.cli",
+    "accord.submissions.cli",
 )
 
 

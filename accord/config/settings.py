@@ -186,6 +186,7 @@ INSTALLED_APPS = [
     "accord.audit",
     "accord.organisations",
     "accord.access",
+    "accord.standards",
     "accord.vault",
     "accord.notifications",
     "accord.web",
@@ -350,6 +351,12 @@ AUDIT_CHECKPOINT_INTERVAL = int(env("ACCORD_AUDIT_CHECKPOINT_SECONDS", "3600"))
 # How often `accord serve` runs the retention task (seconds; first run at start); 0 turns it
 # off, for deployments that run `accord retention run` from cron instead.
 RETENTION_INTERVAL = int(env("ACCORD_RETENTION_SECONDS", "3600"))
+
+# Largest file the "check a file" page accepts (bytes). The command line, `accord validate`,
+# checks national files of any size; the page is for what people upload from a browser.
+ACCORD_CHECK_MAX_BYTES = int(env("ACCORD_CHECK_MAX_BYTES", str(100 * 1024 * 1024)))
+# Uploads above this are streamed to a temporary file rather than held in memory.
+FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
 # How long an invitation link works.
 INVITATION_DAYS = int(env("ACCORD_INVITATION_DAYS", "7"))

@@ -296,3 +296,62 @@ class AttestDeletionForm(GDSForm):
 
     def layout_fields(self) -> list[Any]:
         return [Field.textarea("statement"), Field("confirm")]
+
+
+class CheckFileForm(GDSForm):
+    submit_label = "Check file"
+
+    file = forms.FileField(
+        label="Upload a file",
+        help_text="A CSV, XLSX or ODS file. Accord checks it and keeps nothing.",
+        error_messages={"required": "Choose the file to check"},
+    )
+    result = forms.ChoiceField(
+        label="What do you want back?",
+        choices=[
+            ("page", "A report on this page"),
+            ("csv", "Every problem as a CSV file"),
+            ("xlsx", "Your file with the problems highlighted (XLSX)"),
+        ],
+        initial="page",
+        required=False,  # a report on the page unless asked otherwise
+    )
+
+    def layout_fields(self) -> list[Any]:
+        return [Field("file"), Field.radios("result", legend_size=Size.SMALL)]
+
+    def clean_result(self) -> str:
+        return self.cleaned_data.get("result") or "page"
+
+
+class PublishStandardForm(GDSForm):
+    submit_label = "Publish"
+    MAX_BYTES = 2 * 1024 * 1024
+
+    schema = forms.FileField(
+        label="Standard's schema (JSON)",
+        help_text=(
+            "A Frictionless Table Schema with Accord's extra properties, as the JSON download "
+            "on any standard's page. Give a new version a higher version number."
+        ),
+        error_messages={"required": "Choose the schema file to publish"},
+    )
+
+    def layout_fields(self) -> list[Any]:
+        return [Field("schema")]
+
+    def clean_schema(self) -> dict[str, Any]:
+        import json
+
+        raw = self.cleaned_data["schema"].read(self.MAX_BYTES + 1)
+        if len(raw) > self.MAX_BYTES:
+            raise forms.ValidationError("The file is over 2 MB; a standard's schema is smaller.")
+        try:
+            data = json.loads(raw.decode("utf-8-sig"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise forms.ValidationError(f"The file is not valid JSON: {exc}.") from exc
+        if not isinstance(data, dict):
+            raise forms.ValidationError(
+                "The schema must be a JSON object with 'name', 'version' and 'fields'."
+            )
+        return data

@@ -1,6 +1,15 @@
 from django.urls import path
 
-from .views import audit, auth, home, invitation, notifications, organisation, vault
+from .views import (
+    audit,
+    auth,
+    home,
+    invitation,
+    notifications,
+    organisation,
+    standards,
+    vault,
+)
 
 app_name = "web"
 urlpatterns = [
@@ -52,6 +61,21 @@ urlpatterns = [
         name="checkpoint_download",
     ),
     path("audit/public-key.pem", audit.public_key, name="public_key"),
+    # Data standards
+    path("standards/", standards.standards, name="standards"),
+    path("standards/publish/", standards.publish, name="publish_standard"),
+    path("standards/<slug:slug>/", standards.standard, name="standard"),
+    path("standards/<slug:slug>/check/", standards.check_file, name="check_file"),
+    path(
+        "standards/<slug:slug>/<str:version>/",
+        standards.standard,
+        name="standard_version",
+    ),
+    path(
+        "standards/<slug:slug>/<str:version>/download.<str:fmt>",
+        standards.template_download,
+        name="standard_download",
+    ),
     # Deletion certificates and notices
     path("organisation/deletions/", vault.certificates, name="deletion_certificates"),
     path(

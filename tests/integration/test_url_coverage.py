@@ -44,6 +44,12 @@ COVERED_BY: dict[str, str] = {
     "web:notices": "test_deletion_certificates",
     "web:copies": "test_copies",
     "web:attest_copy_deletion": "test_copies",
+    "web:standards": "test_standards",
+    "web:standard": "test_standards",
+    "web:standard_version": "test_standards",
+    "web:standard_download": "test_standards",
+    "web:check_file": "test_standards",
+    "web:publish_standard": "test_standards",
 }
 
 

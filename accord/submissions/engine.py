@@ -243,8 +243,16 @@ def _validate_table(
     duplicates = _duplicates(key_parts, unique_keys, columns)
     problem_parts.append(duplicates)
     failing_rows.append(duplicates["row"])
-    problems = pl.concat(problem_parts, how="vertical").sort(["row", "letter"], nulls_last=False)
+    problems = (
+        pl.concat(problem_parts, how="vertical")
+        .with_columns(pl.col("letter").str.len_chars().alias("__width"))
+        .sort(["row", "__width", "letter"], nulls_last=False)  # B before AA, as in a sheet
+        .drop("__width")
+    )
     bad_rows = pl.concat(failing_rows).drop_nulls().n_unique() if failing_rows else 0
+    missing_required = file_problems.filter(pl.col("rule") == "missing_column").height > 0
+    if missing_required:  # every row lacks a value the standard requires
+        bad_rows = rows
     for name, parts in hashes.items():
         if parts:
             quality[name].distinct = pl.concat(parts).n_unique()

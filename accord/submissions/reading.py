@@ -1225,8 +1225,9 @@ def _nul_bytes(line: int) -> UnusableFile:
 def _scan_bytes(path: Path, facts: _TextFacts | None) -> _TextFacts:
     """One pass over a UTF-8 or Windows-1252 file: is it all valid UTF-8, does it hold NUL
     bytes, does it hold anything but whitespace."""
-    decoder: codecs.IncrementalDecoder | None = codecs.getincrementaldecoder("utf-8")()
+    utf8 = True
     content = bare_cr = False
+    carry = b""  # the last bytes of a chunk when they may be the start of a character
     with path.open("rb") as fh:
         while chunk := fh.read(CHUNK):
             nul = chunk.find(b"\x00")
@@ -1236,22 +1237,43 @@ def _scan_bytes(path: Path, facts: _TextFacts | None) -> _TextFacts:
                 content = True
             if not bare_cr:
                 bare_cr = _has_bare_cr(chunk, fh)
-            if decoder is not None and not (chunk.isascii() and not decoder.getstate()[0]):
-                try:
-                    decoder.decode(chunk)
-                except UnicodeDecodeError:
-                    decoder = None
-        if decoder is not None:
-            try:
-                decoder.decode(b"", final=True)
-            except UnicodeDecodeError:
-                decoder = None
+            if utf8:
+                data = carry + chunk
+                cut = _whole_characters(data)
+                utf8 = _is_utf8(data[:cut])
+                carry = data[cut:]
+        if utf8 and carry:
+            utf8 = _is_utf8(carry)
     if not content:
         raise _empty_file()
-    found = _TextFacts("cp1252", "cp1252") if decoder is None else facts
+    found = facts if utf8 else _TextFacts("cp1252", "cp1252")
     found = found or _TextFacts("utf-8", "utf-8")
     found.bare_cr = bare_cr
     return found
+
+
+def _whole_characters(data: bytes) -> int:
+    """Where to cut ``data`` so no UTF-8 character is split: before a trailing lead byte and
+    its continuation bytes (at most 3 bytes are held back)."""
+    cut = len(data)
+    for back in range(1, min(4, len(data)) + 1):
+        byte = data[-back]
+        if byte < 0x80:  # ASCII: nothing is split
+            return cut
+        if byte >= 0xC0:  # a lead byte: hold it and what follows it back
+            return len(data) - back
+    return cut
+
+
+def _is_utf8(data: bytes) -> bool:
+    """Whether ``data`` is valid UTF-8 (Polars' SIMD check: several times Python's decoder)."""
+    if data.isascii():
+        return True
+    try:
+        pl.Series([data], dtype=pl.Binary).cast(pl.Utf8, strict=True)
+    except pl.exceptions.ComputeError:
+        return False
+    return True
 
 
 def _line_at(path: Path, offset: int) -> int:
@@ -1505,11 +1527,21 @@ def _scan_csv(
         number += raw.height
         if number - 1 <= after:
             continue
+        # Polars reads an unquoted empty field as null but a quoted one ("") as empty text:
+        # make those null too, copying only the columns that have any (a cheap length test).
+        selected = [names[p] for p in plan.positions]
+        has_empty = raw.select(
+            [(pl.col(name).str.len_bytes() == 0).any() for name in selected]
+        ).row(0)
         batch = raw.select(
             [pl.int_range(first, number, dtype=pl.Int64).alias(ROW)]
             + [
-                pl.when(pl.col(names[p]).str.len_bytes() > 0).then(pl.col(names[p])).alias(c)
-                for c, p in zip(columns, plan.positions, strict=True)
+                (
+                    pl.when(pl.col(name).str.len_bytes() > 0).then(pl.col(name))
+                    if empty
+                    else pl.col(name)
+                ).alias(c)
+                for c, name, empty in zip(columns, selected, has_empty, strict=True)
             ]
         )
         if first <= after:

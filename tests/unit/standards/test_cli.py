@@ -21,13 +21,6 @@ pytestmark = pytest.mark.django_db
 CARE = "care-home-daily-status"
 
 
-@pytest.fixture(autouse=True)
-def _standards_commands_registered(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The `standards` group, whether or not accord.cli.main lists it yet."""
-    if "accord.standards.cli" not in cli_main.REGISTRARS:
-        monkeypatch.setattr(cli_main, "REGISTRARS", (*cli_main.REGISTRARS, "accord.standards.cli"))
-
-
 def run(*argv: str) -> int:
     return cli_main.main(list(argv))
 

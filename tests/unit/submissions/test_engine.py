@@ -116,6 +116,7 @@ def test_missing_required_column_and_unknown_column(tmp_path, standard):
     assert ("missing_column", "error", "Visits") in found
     assert ("unknown_column", "warning", "Shoe size") in found
     assert not report.is_valid
+    assert report.valid_rows == 0  # every row lacks a value the standard requires
 
 
 def test_the_wrong_standard_is_unusable(tmp_path, standard):
@@ -157,3 +158,30 @@ def test_progress_is_reported_per_batch(tmp_path, standard):
     assert seen[-1] == 10
     assert len(seen) >= 3
     assert seen == sorted(seen)
+
+
+def test_xlsx_with_a_title_row_dates_and_numbers_typed_as_numbers(tmp_path, standard):
+    import datetime as dt
+
+    from tests import files
+
+    path = files.xlsx_file(
+        tmp_path,
+        {
+            "Data": [
+                ["Returns for March"],
+                [],
+                ["Person ID", "NHS No", "Date of birth", "Visits", "Category"],
+                ["P001", 9434765919, dt.date(2001, 2, 3), 3, "low"],
+                ["P002", "943 476 5918", "31/12/2001", 2.5, "LOW"],
+            ]
+        },
+    )
+    report = validate_file(path, standard)
+    assert report.file.kind == "xlsx"
+    assert report.file.header_row == 3
+    assert problems(report) == [
+        (5, "nhs_number", "nhs_number_check_digit"),
+        (5, "visits", "integer"),
+    ]
+    assert report.problems.row(0, named=True)["letter"] == "B"

@@ -91,6 +91,23 @@ def test_utf8_validity_is_checked_over_the_whole_file_not_a_sample(tmp_path):
     assert frame.row(-1) == (400_001, "last", "Renée", "y")
 
 
+@pytest.mark.parametrize("shift", [0, 1, 2, 3])
+def test_a_character_split_by_a_read_chunk_is_still_utf8(tmp_path, shift):
+    """The UTF-8 check reads 4 MiB at a time; a 2-, 3- or 4-byte character across a chunk
+    boundary must not look like Windows-1252."""
+    from accord.submissions.reading import CHUNK
+
+    head = b"id,name\n"
+    room = CHUNK - len(head) - shift - 6  # so the multi-byte text starts just before the cut
+    lines = b"1,filler\n" * (room // 9)
+    last = b"9," + b"x" * (room - len(lines)) + b"\n"
+    data = head + lines + last + b"0," + "é€𝄞".encode() + b"\n2,ok\n"
+    assert len(head + lines + last) + 2 == CHUNK - 1 - shift
+    table, frame = read(files.write_bytes(tmp_path, "split.csv", data))
+    assert table.encoding == "utf-8"
+    assert frame.row(-2)[1:] == ("0", "é€𝄞")
+
+
 def test_undefined_windows_1252_bytes_do_not_crash(tmp_path):
     path = files.write_bytes(tmp_path, "odd.csv", b"id,name\r\n1,a\x81b\x8dc\r\n")
     table, frame = read(path)

@@ -21,6 +21,7 @@ from accord.cli.common import EXIT_OK, EXIT_PROBLEM, EXIT_UNUSABLE
 from accord.standards.schema import Standard
 
 PROGRESS_MIN_BYTES = 20 * 1024 * 1024
+BAR_BATCH_ROWS = 100_000
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -64,7 +65,7 @@ def handle_validate(args: argparse.Namespace) -> int:
     from accord.standards.exceptions import StandardNotFound
 
     from . import report as reports
-    from .engine import validate_file
+    from .engine import DEFAULT_BATCH_ROWS, validate_file
     from .exceptions import UnusableFile
 
     try:
@@ -83,7 +84,12 @@ def handle_validate(args: argparse.Namespace) -> int:
     bar = _progress_bar(path, args)
     try:
         result = validate_file(
-            path, standard, progress=bar.update if bar else None, display_name=path.name
+            path,
+            standard,
+            progress=bar.update if bar else None,
+            display_name=path.name,
+            # Smaller batches when a bar is shown, so it moves; memory only goes down.
+            batch_rows=BAR_BATCH_ROWS if bar else DEFAULT_BATCH_ROWS,
         )
     except UnusableFile as exc:
         if bar:
@@ -127,6 +133,7 @@ class _Bar:
         from tqdm import tqdm
 
         self._bar = tqdm(total=total, unit=" rows", unit_scale=True, file=sys.stderr)
+        self._bar.set_description("Checking")
         self._done = 0
 
     def update(self, rows: int, estimated: int | None) -> None:

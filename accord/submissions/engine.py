@@ -15,7 +15,7 @@ How a file is checked:
 5. Uniqueness (``unique`` columns and the primary key) is checked once all batches are read, so
    a duplicate in the last row is found against the first.
 
-Memory stays bounded by the batch size (a million rows by default) plus the key columns kept for
+Memory stays bounded by the batch size (250,000 rows by default) plus the key columns kept for
 the uniqueness check, so a national file is checked in the same way as a small one. Distinct
 values per column are counted exactly for small files and estimated for large ones.
 """
@@ -37,7 +37,7 @@ from accord.standards.schema import Field, Standard
 from .exceptions import UnusableFile
 from .reading import Limits, Table, open_table
 
-DEFAULT_BATCH_ROWS = 1_000_000
+DEFAULT_BATCH_ROWS = 250_000  # measured: as fast as 1M per batch, and a quarter of the memory
 EXACT_DISTINCT_ROWS = 200_000  # count distinct values exactly up to here, then estimate
 PROBLEM_SCHEMA: dict[str, pl.DataType] = {
     "row": pl.Int64(),
@@ -700,6 +700,7 @@ def _clean_stage(frame: pl.DataFrame, compiled: Compiled) -> pl.DataFrame:
         return frame
     flagged = frame.select(needs)
     by_name = {c.field.name: cl for c, cl in zip(compiled.columns, compiled.clean, strict=True)}
+    updates: list[pl.Series] = []
     for name in flagged.columns:
         rows = flagged[name].arg_true()
         if rows.is_empty():
@@ -709,10 +710,9 @@ def _clean_stage(frame: pl.DataFrame, compiled: Compiled) -> pl.DataFrame:
         if cleaning.status is not None:
             outputs.append(cleaning.status.alias(f"__s_{name}"))
         cleaned = frame.select(f"__t_{name}")[rows].select(outputs)
-        frame = frame.with_columns(
-            [frame[out].scatter(rows, cleaned[out]) for out in cleaned.columns]
-        )
-    return frame
+        updates += [frame[out].clone().scatter(rows, cleaned[out]) for out in cleaned.columns]
+    # One replacement of all the patched columns: each eager step re-joins a batch's chunks.
+    return frame.with_columns(updates) if updates else frame
 
 
 def _check_batch(batch: pl.DataFrame, compiled: Compiled) -> pl.DataFrame:
@@ -856,7 +856,8 @@ def _duplicates(
         value_columns = [f"__v_{name}" for name in key]
         first = by_name[key[0]]
         keyed = frame.select("__row__", *value_columns).drop_nulls(value_columns)
-        dupes = keyed.filter(pl.struct(value_columns).is_duplicated())
+        key_expr = pl.col(value_columns[0]) if len(key) == 1 else pl.struct(value_columns)
+        dupes = keyed.filter(key_expr.is_duplicated())
         if dupes.is_empty():
             continue
         groups = dupes.group_by(value_columns).agg(

@@ -160,3 +160,16 @@ def test_the_exports_never_overwrite_the_file_being_checked(tmp_path, capsys) ->
     assert validate(str(path), "--report-csv", str(path)) == EXIT_UNUSABLE
     assert "would overwrite" in capsys.readouterr().err
     assert pl.read_csv(path).height == 1
+
+
+def test_a_progress_bar_on_a_terminal_for_large_files(tmp_path, capsys, monkeypatch) -> None:
+    from accord.submissions import cli
+
+    monkeypatch.setattr(cli, "PROGRESS_MIN_BYTES", 0)
+    monkeypatch.setattr(cli, "BAR_BATCH_ROWS", 2)
+    monkeypatch.setattr("sys.stderr.isatty", lambda: True)
+    path = care_home_csv(tmp_path, {}, {}, {}, {}, {})
+    assert validate(str(path)) == EXIT_OK
+    err = capsys.readouterr().err
+    assert "Checking: 100%" in err
+    assert "5.00/5.00" in err

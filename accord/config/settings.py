@@ -187,6 +187,7 @@ INSTALLED_APPS = [
     "accord.organisations",
     "accord.access",
     "accord.standards",
+    "accord.agreements",
     "accord.vault",
     "accord.notifications",
     "accord.web",

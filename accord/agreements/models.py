@@ -1,0 +1,93 @@
+"""Agreements as stored: the canonical document on each version (ADR 0006), plus the rows that
+are queried and enforced — status, parties as organisations, signatures."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.db import models
+
+from accord.organisations.models import Organisation
+
+
+class Agreement(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    title = models.CharField(max_length=300)
+    agreement_type = models.CharField(max_length=40)
+    status = models.CharField(max_length=20, default="draft")  # lifecycle.Status
+    drafted_by = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    activated_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def current(self) -> AgreementVersion:
+        return self.versions.order_by("-number").first()  # type: ignore[return-value]
+
+
+class AgreementVersion(models.Model):
+    """One version's document. A draft's document changes until it is submitted; from then on
+    only signatures are added to it, and an amendment is a new version."""
+
+    agreement = models.ForeignKey(Agreement, on_delete=models.CASCADE, related_name="versions")
+    number = models.PositiveIntegerField()
+    document = models.JSONField()
+    digest = models.CharField(max_length=64)  # SHA-256 of the canonical JSON
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.CharField(max_length=200)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["agreement", "number"], name="agreement_version_once")
+        ]
+        ordering = ["agreement", "number"]
+
+    def __str__(self) -> str:
+        return f"{self.agreement_id} v{self.number}"
+
+
+class AgreementParty(models.Model):
+    """An organisation that is a party, under the id the document gives it."""
+
+    agreement = models.ForeignKey(Agreement, on_delete=models.CASCADE, related_name="parties")
+    organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+")
+    party_id = models.CharField(max_length=100)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["agreement", "organisation"], name="agreement_party_organisation_once"
+            ),
+            models.UniqueConstraint(
+                fields=["agreement", "party_id"], name="agreement_party_id_once"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.party_id} in {self.agreement_id}"
+
+
+class Signature(models.Model):
+    version = models.ForeignKey(
+        AgreementVersion, on_delete=models.CASCADE, related_name="signatures"
+    )
+    organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+")
+    role = models.CharField(max_length=40)
+    signed_by = models.CharField(max_length=200)
+    signed_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["version", "organisation", "role"], name="signature_once_per_role"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.role} for {self.organisation_id} on {self.version_id}"

@@ -1,0 +1,210 @@
+"""Agreement actions on the real database: draft, save, submit, sign by role, approve when no
+blocker remains, activate from the start date, suspend, resume, terminate — each audited, and
+each refusal (wrong organisation, wrong role, wrong status, a blocker) recorded."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from accord.agreements import actions
+from accord.agreements.models import Agreement
+from accord.audit.actor import Actor
+from accord.audit.exceptions import NotPermitted, Refused
+from accord.audit.models import AuditEvent
+from accord.organisations.actors import actor_for
+from accord.organisations.enums import Role, Sector
+from tests.factories import MembershipFactory, OrganisationFactory
+
+from .builders import QUIET_DAY, london_fsm
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def boroughs():
+    hackney = OrganisationFactory(
+        name="Hackney", sector=Sector.LONDON_BOROUGH, gss_code="E09000012"
+    )
+    islington = OrganisationFactory(
+        name="Islington", sector=Sector.LONDON_BOROUGH, gss_code="E09000019"
+    )
+    return hackney, islington
+
+
+def person(organisation, *roles: Role) -> Actor:
+    membership = MembershipFactory(organisation=organisation, roles=[str(r) for r in roles])
+    return actor_for(membership.user, membership)
+
+
+def unsigned():
+    document = london_fsm()
+    return document.model_copy(update={"signatories": []})
+
+
+def actions_since(seq: int) -> list[tuple[str, str]]:
+    return [(e.action, e.outcome) for e in AuditEvent.objects.filter(seq__gt=seq).order_by("seq")]
+
+
+def last_seq() -> int:
+    last = AuditEvent.objects.order_by("-seq").first()
+    return last.seq if last else 0
+
+
+def draft(boroughs, by: Actor | None = None) -> Agreement:
+    hackney, islington = boroughs
+    return actions.start_draft(
+        by=by or person(hackney, Role.DATA_OFFICER),
+        document=unsigned(),
+        parties={"lbh": hackney, "lbi": islington},
+        today=QUIET_DAY,
+    )
+
+
+def test_from_draft_to_active_with_every_step_audited(boroughs) -> None:
+    hackney, islington = boroughs
+    before = last_seq()
+    agreement = draft(boroughs)
+    assert agreement.status == "draft"
+    assert actions.document_of(agreement).id == str(agreement.pk)
+    drafted = AuditEvent.objects.get(seq__gt=before, action="agreement.drafted")
+    assert drafted.details["parties"] == ["Hackney", "Islington"]
+    assert drafted.details["blockers"] > 0  # nobody has signed yet
+
+    actions.submit(by=person(islington, Role.ANALYST), agreement=agreement)
+    hackney_dpo = person(hackney, Role.DPO, Role.SENIOR_MANAGER)
+    actions.sign(by=hackney_dpo, agreement=agreement, role="dpo", today=QUIET_DAY)
+    actions.sign(by=hackney_dpo, agreement=agreement, role="senior_manager", today=QUIET_DAY)
+    agreement.refresh_from_db()
+    assert agreement.status == "in_review"  # Islington has not signed
+    actions.sign(by=person(islington, Role.DPO), agreement=agreement, role="dpo", today=QUIET_DAY)
+    agreement.refresh_from_db()
+    assert agreement.status == "approved"
+    signed = actions.document_of(agreement).signatories
+    assert [(s.party_id, s.role) for s in signed] == [
+        ("lbh", "dpo"),
+        ("lbh", "senior_manager"),
+        ("lbi", "dpo"),
+    ]
+
+    actions.activate(by=hackney_dpo, agreement=agreement, today=QUIET_DAY)
+    agreement.refresh_from_db()
+    assert agreement.status == "active"
+    assert agreement.activated_at is not None
+    assert actions.document_of(agreement).status == "active"
+    assert [a for a, _ in actions_since(before)] == [
+        "agreement.drafted",
+        "agreement.in_review",
+        "agreement.signed",
+        "agreement.signed",
+        "agreement.signed",
+        "agreement.approved",
+        "agreement.active",
+    ]
+
+
+def test_only_a_party_may_draft_edit_or_move_it(boroughs) -> None:
+    outsider = person(OrganisationFactory(name="Camden"), Role.DPO)
+    before = last_seq()
+    with pytest.raises(NotPermitted):
+        draft(boroughs, by=outsider)
+    agreement = draft(boroughs)
+    with pytest.raises(NotPermitted):
+        actions.save_draft(by=outsider, agreement=agreement, document=unsigned())
+    with pytest.raises(NotPermitted):
+        actions.submit(by=outsider, agreement=agreement)
+    refusals = [a for a, outcome in actions_since(before) if outcome == "refused"]
+    assert refusals == ["agreement.drafted", "agreement.draft_saved", "agreement.in_review"]
+
+
+def test_every_party_must_be_an_organisation(boroughs) -> None:
+    hackney, _ = boroughs
+    with pytest.raises(Refused, match="matched to an organisation"):
+        actions.start_draft(
+            by=person(hackney, Role.DPO), document=unsigned(), parties={"lbh": hackney}
+        )
+
+
+def test_drafts_are_saved_and_then_frozen_by_submission(boroughs) -> None:
+    hackney, _ = boroughs
+    officer = person(hackney, Role.DATA_OFFICER)
+    agreement = draft(boroughs, by=officer)
+    renamed = unsigned().model_copy(update={"title": "FSM auto-enrolment, Hackney and Islington"})
+    actions.save_draft(by=officer, agreement=agreement, document=renamed, today=QUIET_DAY)
+    agreement.refresh_from_db()
+    assert agreement.title == "FSM auto-enrolment, Hackney and Islington"
+    assert agreement.versions.count() == 1
+    actions.submit(by=officer, agreement=agreement)
+    with pytest.raises(Refused, match="Only a draft can be edited"):
+        actions.save_draft(by=officer, agreement=agreement, document=renamed)
+
+
+def test_signing_needs_the_role_held_review_status_and_only_once(boroughs) -> None:
+    hackney, _ = boroughs
+    agreement = draft(boroughs)
+    dpo = person(hackney, Role.DPO)
+    with pytest.raises(Refused, match="Only an agreement in review can be signed"):
+        actions.sign(by=dpo, agreement=agreement, role="dpo")
+    actions.submit(by=dpo, agreement=agreement)
+    with pytest.raises(NotPermitted, match="a role you hold"):
+        actions.sign(by=dpo, agreement=agreement, role="siro")
+    with pytest.raises(NotPermitted):
+        actions.sign(by=person(hackney, Role.ANALYST), agreement=agreement, role="analyst")
+    actions.sign(by=dpo, agreement=agreement, role="dpo", today=QUIET_DAY)
+    with pytest.raises(Refused, match="already signed as dpo"):
+        actions.sign(by=person(hackney, Role.DPO), agreement=agreement, role="dpo")
+
+
+def test_a_blocker_keeps_it_in_review_and_stops_activation(boroughs) -> None:
+    hackney, islington = boroughs
+    document = unsigned().model_copy(
+        update={"children_data": True, "children_compelling_reason": None}
+    )
+    agreement = actions.start_draft(
+        by=person(hackney, Role.DPO),
+        document=document,
+        parties={"lbh": hackney, "lbi": islington},
+    )
+    actions.submit(by=person(hackney, Role.DPO), agreement=agreement)
+    for organisation, roles in ((hackney, ("dpo", "senior_manager")), (islington, ("dpo",))):
+        for role in roles:
+            actions.sign(
+                by=person(organisation, Role(role)), agreement=agreement, role=role, today=QUIET_DAY
+            )
+    agreement.refresh_from_db()
+    assert agreement.status == "in_review"  # children's data with no compelling reason
+
+
+def test_not_before_the_start_date(boroughs) -> None:
+    hackney, islington = boroughs
+    agreement = draft(boroughs)
+    dpo = person(hackney, Role.DPO, Role.SENIOR_MANAGER)
+    actions.submit(by=dpo, agreement=agreement)
+    actions.sign(by=dpo, agreement=agreement, role="dpo", today=QUIET_DAY)
+    actions.sign(by=dpo, agreement=agreement, role="senior_manager", today=QUIET_DAY)
+    actions.sign(by=person(islington, Role.DPO), agreement=agreement, role="dpo", today=QUIET_DAY)
+    with pytest.raises(Refused, match="starts on 1 September 2025"):
+        actions.activate(by=dpo, agreement=agreement, today=dt.date(2025, 8, 1))
+
+
+def test_suspend_resume_terminate_and_nothing_after(boroughs) -> None:
+    hackney, islington = boroughs
+    agreement = draft(boroughs)
+    dpo = person(hackney, Role.DPO, Role.SENIOR_MANAGER)
+    actions.submit(by=dpo, agreement=agreement)
+    actions.sign(by=dpo, agreement=agreement, role="dpo", today=QUIET_DAY)
+    actions.sign(by=dpo, agreement=agreement, role="senior_manager", today=QUIET_DAY)
+    actions.sign(by=person(islington, Role.DPO), agreement=agreement, role="dpo", today=QUIET_DAY)
+    actions.activate(by=dpo, agreement=agreement, today=QUIET_DAY)
+    with pytest.raises(Refused, match="Say why"):
+        actions.suspend(by=dpo, agreement=agreement, reason=" ")
+    actions.suspend(by=dpo, agreement=agreement, reason="Breach under investigation")
+    agreement.refresh_from_db()
+    assert agreement.status == "suspended"
+    actions.resume(by=dpo, agreement=agreement, today=QUIET_DAY)
+    actions.terminate(by=dpo, agreement=agreement, reason="Service decommissioned")
+    agreement.refresh_from_db()
+    assert (agreement.status, agreement.ended_at is not None) == ("terminated", True)
+    with pytest.raises(Refused, match="cannot change any more"):
+        actions.resume(by=dpo, agreement=agreement, today=QUIET_DAY)

@@ -87,8 +87,8 @@ def start_draft(
     if drafter is None:
         raise NotPermitted("You can only draft an agreement your organisation is a party to.")
     document = document.model_copy(update={"status": "draft"})
+    # A new draft gets its own id, whatever the document it started from carried.
     agreement = Agreement.objects.create(
-        id=document.id if _is_uuid(document.id) else None,
         title=document.title or "Untitled agreement",
         agreement_type=document.agreement_type,
         drafted_by=drafter,
@@ -117,16 +117,6 @@ def start_draft(
         },
     )
     return agreement
-
-
-def _is_uuid(value: str) -> bool:
-    import uuid
-
-    try:
-        uuid.UUID(str(value))
-    except ValueError:
-        return False
-    return True
 
 
 def document_of(agreement: Agreement) -> DataSharingAgreement:

@@ -7,6 +7,7 @@ from .views import (
     invitation,
     notifications,
     organisation,
+    register,
     standards,
     vault,
 )
@@ -61,6 +62,9 @@ urlpatterns = [
         name="checkpoint_download",
     ),
     path("audit/public-key.pem", audit.public_key, name="public_key"),
+    # The public register of agreements in force (no sign-in)
+    path("register/", register.register, name="register"),
+    path("register.json", register.register_json, name="register_json"),
     # Data standards
     path("standards/", standards.standards, name="standards"),
     path("standards/publish/", standards.publish, name="publish_standard"),

@@ -62,6 +62,13 @@ def test_every_signed_out_page_is_accessible(page: Page, transactional_db) -> No
     page.goto("/invitations/no-such-invitation/")
     expect(page.get_by_role("heading", name="This invitation link is not valid")).to_be_visible()
     assert_accessible(page)
+    page.goto("/register/")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Register of data sharing agreements")
+    assert_accessible(page)
+    page.get_by_label("Search by organisation, purpose, dataset or legal basis").fill("fsm")
+    page.get_by_role("button", name="Search").click()
+    expect(page.locator("#count")).to_contain_text("No agreement in force matches")
+    assert_accessible(page)
     for _ in range(5):
         page.goto("/sign-in/")
         page.get_by_label("Email address").fill("someone@example.org")

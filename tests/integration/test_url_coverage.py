@@ -50,6 +50,8 @@ COVERED_BY: dict[str, str] = {
     "web:standard_download": "test_standards",
     "web:check_file": "test_standards",
     "web:publish_standard": "test_standards",
+    "web:register": "test_register",
+    "web:register_json": "test_register",
 }
 
 

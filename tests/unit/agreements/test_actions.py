@@ -208,3 +208,10 @@ def test_suspend_resume_terminate_and_nothing_after(boroughs) -> None:
     assert (agreement.status, agreement.ended_at is not None) == ("terminated", True)
     with pytest.raises(Refused, match="cannot change any more"):
         actions.resume(by=dpo, agreement=agreement, today=QUIET_DAY)
+
+
+def test_each_draft_gets_its_own_id_even_from_the_same_document(boroughs) -> None:
+    first = draft(boroughs)
+    second = draft(boroughs)
+    assert first.pk != second.pk
+    assert actions.document_of(second).id == str(second.pk)

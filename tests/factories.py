@@ -126,3 +126,18 @@ def standard_descriptor(**overrides: object) -> dict:
     }
     descriptor.update(overrides)
     return descriptor
+
+
+def care_home_csv(*changes: dict[str, str]) -> bytes:
+    """A care home daily status return as CSV: one row per change, each built from the
+    standard's own examples with its own report date, then the change applied."""
+    import polars as pl
+
+    from accord.standards.queries import get_standard
+
+    examples = {f.name: f.example for f in get_standard("care-home-daily-status").fields}
+    rows = [
+        {**examples, "report_date": f"2026-03-{n:02d}", **change}
+        for n, change in enumerate(changes, start=1)
+    ]
+    return pl.DataFrame(rows, schema=dict.fromkeys(examples, pl.Utf8)).write_csv().encode()

@@ -13,8 +13,9 @@ import re
 import polars as pl
 
 _TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
-_NUMBER = re.compile(r"^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$")
-_NUMBER_PATTERN = r"^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$"
+# A plain number, as text: also what the validation engine accepts for a "number" column.
+NUMBER_PATTERN = r"^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$"
+_NUMBER = re.compile(NUMBER_PATTERN)
 _TRIGGER_PATTERN = r"^[=+\-@\t\r]"
 
 
@@ -27,5 +28,5 @@ def neutralise(value: object) -> object:
 
 def neutralise_expr(expr: pl.Expr) -> pl.Expr:
     """Vectorised :func:`neutralise` for a Utf8 column."""
-    risky = expr.str.contains(_TRIGGER_PATTERN) & ~expr.str.contains(_NUMBER_PATTERN)
+    risky = expr.str.contains(_TRIGGER_PATTERN) & ~expr.str.contains(NUMBER_PATTERN)
     return pl.when(risky).then(pl.lit("'") + expr).otherwise(expr)

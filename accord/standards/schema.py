@@ -245,8 +245,13 @@ def _parse_field(raw: Any, position: int, problems: list[str]) -> Field | None:
     if code_list is not None and code_list not in codelists.available():
         problems.append(f"{where}: code list '{code_list}' is not bundled with Accord.")
     minimum, maximum = constraints.get("minimum"), constraints.get("maximum")
-    comparable = minimum is not None and maximum is not None and type(minimum) is type(maximum)
-    if comparable and minimum > maximum:  # type: ignore[operator]
+    bounds_ok = True
+    for bound_name, bound in (("minimum", minimum), ("maximum", maximum)):
+        problem = _bound_problem(kind, bound)
+        if problem:
+            problems.append(f"{where}: {bound_name} {bound!r} {problem}")
+            bounds_ok = False
+    if bounds_ok and minimum is not None and maximum is not None and minimum > maximum:
         problems.append(f"{where}: minimum {minimum} is above maximum {maximum}.")
     messages = accord.get("messages") or {}
     if not isinstance(messages, Mapping):
@@ -285,3 +290,27 @@ def _identifier_is_personal(identifier: str | None) -> bool:
 
     kind = checks.IDENTIFIER_TYPES.get(identifier or "")
     return bool(kind and kind.personal)
+
+
+def _bound_problem(kind: str, bound: Any) -> str:
+    """Why ``bound`` cannot be a minimum or maximum of a ``kind`` column ("" when it can), so a
+    published standard can never make the engine fail on every file it checks."""
+    if bound is None:
+        return ""
+    if kind in ("integer", "number"):
+        if isinstance(bound, bool) or not isinstance(bound, int | float):
+            return f"must be a number for a {kind} column."
+        if kind == "integer" and not float(bound).is_integer():
+            return "must be a whole number for an integer column."
+        return ""
+    if kind == "date":
+        import datetime as dt
+
+        try:
+            dt.date.fromisoformat(bound if isinstance(bound, str) else "")
+        except ValueError:
+            return "must be a date written YYYY-MM-DD."
+        if len(bound) != 10:
+            return "must be a date written YYYY-MM-DD."
+        return ""
+    return f"cannot be set on a {kind} column; only numbers and dates have ranges."

@@ -32,6 +32,7 @@ from typing import Any
 import polars as pl
 
 from accord.standards import checks, codelists
+from accord.standards.cells import NUMBER_PATTERN
 from accord.standards.schema import Field, Standard
 
 from .exceptions import UnusableFile
@@ -456,8 +457,6 @@ def _compile(columns: list[Column]) -> Compiled:
 
 
 INTEGER = r"^[+-]?\d+$"
-NUMBER = r"^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$"
-SCIENTIFIC = r"^\d(?:\.\d+)?[eE]\+?\d+$"
 
 
 def _steps(spec: Field, present: pl.Expr, value: pl.Expr) -> tuple[Cleaning, list[Step]]:
@@ -498,7 +497,7 @@ def _steps(spec: Field, present: pl.Expr, value: pl.Expr) -> tuple[Cleaning, lis
         steps.append(
             Step(
                 "number",
-                ~present.str.contains(NUMBER),
+                ~present.str.contains(NUMBER_PATTERN),
                 f"{{value}} is not a number. '{title}' takes numbers like 12 or 12.5, without "
                 "units, commas or symbols.",
             )

@@ -15,7 +15,7 @@ from django.test import Client
 from accord.audit.models import AuditEvent
 from accord.organisations.enums import Role
 from accord.standards.models import PublishedStandard
-from tests.factories import standard_descriptor
+from tests.factories import care_home_csv, standard_descriptor
 
 from .helpers import (
     actions_after,
@@ -37,20 +37,6 @@ PUBLISH = "/standards/publish/"
 
 def download(fmt: str, version: str = "1.0") -> str:
     return f"/standards/{SLUG}/{version}/download.{fmt}"
-
-
-def care_home_csv(*rows: dict[str, str]) -> bytes:
-    """A care home return built from the standard's own examples, with ``rows`` changes."""
-    from accord.standards.queries import get_standard
-
-    standard = get_standard(SLUG)
-    base = {f.name: f.example for f in standard.fields}
-    days = [{"report_date": f"2026-03-{n:02d}"} for n in range(1, len(rows) + 1)]
-    frame = pl.DataFrame(
-        [{**base, **day, **row} for day, row in zip(days, rows, strict=True)],
-        schema=dict.fromkeys(base, pl.Utf8),
-    )
-    return frame.write_csv().encode()
 
 
 @pytest.fixture

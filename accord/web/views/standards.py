@@ -31,13 +31,10 @@ from accord.submissions.reading import Limits
 from ..forms import CheckFileForm, PublishStandardForm
 from .common import actor, current_membership
 
-TEMPLATE_FORMATS = {
-    "xlsx": (
-        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        "{slug}-{version}-template.xlsx",
-    ),
-    "csv": ("text/csv; charset=utf-8", "{slug}-{version}-template.csv"),
-    "json": ("application/json", "{slug}-{version}.schema.json"),
+CONTENT_TYPES = {
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "csv": "text/csv; charset=utf-8",
+    "json": "application/json",
 }
 PAGE_PROBLEMS = 200  # problems listed on the page; the downloads have them all
 
@@ -75,20 +72,11 @@ def standard(request: HttpRequest, slug: str, version: str | None = None) -> Htt
 @login_required
 def template_download(request: HttpRequest, slug: str, version: str, fmt: str) -> HttpResponse:
     found = _standard(slug, version)
-    if fmt not in TEMPLATE_FORMATS:
+    if fmt not in templates.WRITERS:
         raise Http404("There is no template in that format.")
     buffer = io.BytesIO()
-    writer = {
-        "xlsx": templates.write_xlsx,
-        "csv": templates.write_csv,
-        "json": templates.write_schema_json,
-    }[fmt]
-    writer(found, buffer)
-    content_type, name = TEMPLATE_FORMATS[fmt]
-    response = HttpResponse(buffer.getvalue(), content_type=content_type)
-    filename = name.format(slug=found.slug, version=found.version)
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
+    templates.WRITERS[fmt](found, buffer)
+    return _attachment(buffer, CONTENT_TYPES[fmt], templates.default_filename(found, fmt))
 
 
 @login_required
@@ -126,7 +114,7 @@ def check_file(request: HttpRequest, slug: str) -> HttpResponse:
         if want == "xlsx":
             buffer = io.BytesIO()
             reports.write_annotated_xlsx(result, path, buffer)
-            return _attachment(buffer, TEMPLATE_FORMATS["xlsx"][0], _stem(upload) + "-checked.xlsx")
+            return _attachment(buffer, CONTENT_TYPES["xlsx"], _stem(upload) + "-checked.xlsx")
     return render(
         request,
         "web/standards/report.html",

@@ -215,3 +215,38 @@ def test_each_draft_gets_its_own_id_even_from_the_same_document(boroughs) -> Non
     second = draft(boroughs)
     assert first.pk != second.pk
     assert actions.document_of(second).id == str(second.pk)
+
+
+def _active(boroughs) -> Agreement:
+    hackney, islington = boroughs
+    agreement = draft(boroughs)
+    dpo = person(hackney, Role.DPO, Role.SENIOR_MANAGER)
+    actions.submit(by=dpo, agreement=agreement)
+    actions.sign(by=dpo, agreement=agreement, role="dpo", today=QUIET_DAY)
+    actions.sign(by=dpo, agreement=agreement, role="senior_manager", today=QUIET_DAY)
+    actions.sign(by=person(islington, Role.DPO), agreement=agreement, role="dpo", today=QUIET_DAY)
+    return agreement
+
+
+@pytest.mark.parametrize(
+    ("action", "kwargs", "audited_as"),
+    [
+        (actions.sign, {"role": "dpo", "today": QUIET_DAY}, "agreement.signed"),
+        (actions.activate, {"today": QUIET_DAY}, "agreement.active"),
+        (actions.suspend, {"reason": "I say so"}, "agreement.suspended"),
+        (actions.resume, {"today": QUIET_DAY}, "agreement.active"),
+        (actions.terminate, {"reason": "I say so"}, "agreement.terminated"),
+    ],
+)
+def test_another_organisation_can_never_move_an_agreement(
+    boroughs, action, kwargs, audited_as
+) -> None:
+    """Even a DPO, and whatever the agreement's status: only its parties act on it."""
+    agreement = _active(boroughs)
+    outsider = person(OrganisationFactory(name="Camden"), Role.DPO)
+    before = last_seq()
+    with pytest.raises(NotPermitted, match="parties to this agreement"):
+        action(by=outsider, agreement=agreement, **kwargs)
+    assert actions_since(before) == [(audited_as, "refused")]
+    agreement.refresh_from_db()
+    assert agreement.status == "approved"

@@ -13,25 +13,16 @@ import pytest
 
 from accord.cli.common import EXIT_OK, EXIT_PROBLEM, EXIT_UNUSABLE
 from accord.cli.main import main
-from accord.standards.queries import get_standard
 from tests import files
+from tests.factories import care_home_csv as care_home_return
 
 CARE = "care-home-daily-status"
 pytestmark = pytest.mark.django_db
 
 
-def care_home_rows(*changes: dict[str, str]) -> list[dict[str, str]]:
-    examples = {f.name: f.example for f in get_standard(CARE, database=False).fields}
-    return [
-        {**examples, "report_date": f"2026-03-{n:02d}", **change}
-        for n, change in enumerate(changes, start=1)
-    ]
-
-
 def care_home_csv(folder: Path, *changes: dict[str, str], name: str = "homes.csv") -> Path:
     path = folder / name
-    rows = care_home_rows(*changes)
-    pl.DataFrame(rows, schema=dict.fromkeys(rows[0], pl.Utf8)).write_csv(path)
+    path.write_bytes(care_home_return(*changes))
     return path
 
 

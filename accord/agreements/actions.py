@@ -16,11 +16,14 @@ from django.utils import timezone
 from accord.audit.actions import audited, record
 from accord.audit.actor import Actor, ActorKind
 from accord.audit.exceptions import NotPermitted, Refused
+from accord.organisations.enums import Role
 from accord.organisations.models import Organisation
+from accord.standards.schema import Standard
 
-from . import lifecycle, rules
+from . import frameworks, lifecycle, notices, rules
 from .document import DataSharingAgreement, Signature, to_canonical_json
-from .models import Agreement, AgreementParty, AgreementVersion
+from .enums import DECIDING_ROLES, DRAFTING_ROLES
+from .models import Agreement, AgreementParty, AgreementVersion, Framework, FrameworkMember
 from .models import Signature as SignatureRow
 from .vocabularies import load
 
@@ -53,14 +56,23 @@ def _party_ids(agreement: Agreement) -> dict[str, str]:
     }
 
 
-def _require_party_member(by: Actor, agreement: Agreement) -> str:
-    """The party id ``by`` acts for; only parties' members (and set-up commands) may act."""
+def _require_party_member(
+    by: Actor, agreement: Agreement, roles: frozenset[Role] | None = None
+) -> str:
+    """The party id ``by`` acts for; only parties' members (and set-up commands) may act,
+    and, when ``roles`` is given, only those holding one of them."""
     if by.kind is ActorKind.SYSTEM:
         return ""
     party_id = _party_ids(agreement).get(by.organisation_id)
     if party_id is None:
         raise NotPermitted(
             "Only members of the organisations that are parties to this agreement can do this.",
+            target=_target(agreement),
+        )
+    if roles is not None and not set(by.roles) & {str(r) for r in roles}:
+        names = ", ".join(sorted(Role(r).label for r in roles))
+        raise NotPermitted(
+            f"Only someone with one of these roles can do this: {names}.",
             target=_target(agreement),
         )
     return party_id
@@ -73,6 +85,8 @@ def start_draft(
     document: DataSharingAgreement,
     parties: Mapping[str, Organisation],
     today: dt.date | None = None,
+    framework: Framework | None = None,
+    amends: Agreement | None = None,
 ) -> Agreement:
     """Start a draft agreement from ``document``; ``parties`` maps each of its party ids to
     the organisation that is that party. The drafter must act for one of them."""
@@ -92,6 +106,8 @@ def start_draft(
         title=document.title or "Untitled agreement",
         agreement_type=document.agreement_type,
         drafted_by=drafter,
+        framework=framework,
+        amends=amends,
     )
     document = document.model_copy(update={"id": str(agreement.pk)})
     AgreementVersion.objects.create(
@@ -113,6 +129,8 @@ def start_draft(
             "title": agreement.title,
             "agreement_type": agreement.agreement_type,
             "parties": sorted(org.name for org in parties.values()),
+            "framework": framework.slug if framework else None,
+            "amends": str(amends.pk) if amends else None,
             **_counts(document, today),
         },
     )
@@ -135,7 +153,7 @@ def save_draft(
     """Replace a draft's document (drafts are saved at every step)."""
     today = today or timezone.localdate()
     agreement = Agreement.objects.select_for_update().get(pk=agreement.pk)
-    _require_party_member(by, agreement)
+    _require_party_member(by, agreement, DRAFTING_ROLES)
     if agreement.status != "draft":
         raise Refused(
             "Only a draft can be edited. Return it for changes first, or start an amendment.",
@@ -183,11 +201,15 @@ def _move(by: Actor, agreement: Agreement, event: str, **details: object) -> Agr
     version.document = document.model_dump(mode="json", by_alias=True)
     version.digest = _digest(document)
     version.save(update_fields=["document", "digest"])
-    record(
-        by=by,
-        action=f"agreement.{step.target}",
-        target=_target(agreement),
-        details={"from": step.source, "to": step.target, "meaning": step.meaning, **details},
+    moved: dict[str, object] = {
+        "from": step.source,
+        "to": step.target,
+        "meaning": step.meaning,
+        **details,
+    }
+    record(by=by, action=f"agreement.{step.target}", target=_target(agreement), details=moved)
+    notices.on_agreement_event(
+        by=by, agreement=agreement, action=f"agreement.{step.target}", details=moved
     )
     return agreement
 
@@ -204,10 +226,20 @@ def _refuse_blockers(agreement: Agreement, today: dt.date, doing: str) -> None:
 
 
 @audited("agreement.in_review")
-def submit(*, by: Actor, agreement: Agreement) -> Agreement:
-    """Send a draft to every party for review and signature."""
+def submit(*, by: Actor, agreement: Agreement, today: dt.date | None = None) -> Agreement:
+    """Send a draft to every party for review and signature, once the drafters have cleared
+    every blocker that signing does not clear."""
+    today = today or timezone.localdate()
     agreement = Agreement.objects.select_for_update().get(pk=agreement.pk)
-    _require_party_member(by, agreement)
+    _require_party_member(by, agreement, DRAFTING_ROLES)
+    found = rules.drafting_blockers(rules.check(document_of(agreement), today=today))
+    if agreement.status == "draft" and found:
+        more = f" (and {len(found) - 1} more)" if len(found) > 1 else ""
+        raise Refused(
+            "The draft cannot be sent for signature while the checks find a blocker: "
+            f"{found[0].message}{more}",
+            target=_target(agreement),
+        )
     return _move(by, agreement, "submit")
 
 
@@ -246,11 +278,10 @@ def sign(*, by: Actor, agreement: Agreement, role: str, today: dt.date | None = 
     version.document = document.model_dump(mode="json", by_alias=True)
     version.digest = _digest(document)
     version.save(update_fields=["document", "digest"])
-    record(
-        by=by,
-        action="agreement.signed",
-        target=_target(agreement),
-        details={"role": role, "party": party_id, "version": version.number},
+    signed = {"role": role, "party": party_id, "version": version.number}
+    record(by=by, action="agreement.signed", target=_target(agreement), details=signed)
+    notices.on_agreement_event(
+        by=by, agreement=agreement, action="agreement.signed", details=signed
     )
     if not rules.blockers(rules.check(document, today=today)):
         _move(by, agreement, "approve")
@@ -262,7 +293,7 @@ def activate(*, by: Actor, agreement: Agreement, today: dt.date | None = None) -
     """Bring an approved agreement into force, on or after its start date."""
     today = today or timezone.localdate()
     agreement = Agreement.objects.select_for_update().get(pk=agreement.pk)
-    _require_party_member(by, agreement)
+    _require_party_member(by, agreement, DECIDING_ROLES)
     _refuse_blockers(agreement, today, "made active")
     document = document_of(agreement)
     start = document.term.start_date if document.term else None
@@ -271,14 +302,19 @@ def activate(*, by: Actor, agreement: Agreement, today: dt.date | None = None) -
             f"The agreement starts on {start:%-d %B %Y}; it can be made active from then.",
             target=_target(agreement),
         )
-    return _move(by, agreement, "activate")
+    _move(by, agreement, "activate")
+    amended = agreement.amends
+    if amended is not None and amended.status in ("active", "suspended"):
+        amended = Agreement.objects.select_for_update().get(pk=amended.pk)
+        _move(by, amended, "supersede", by_amendment=str(agreement.pk))
+    return agreement
 
 
 @audited("agreement.suspended")
 def suspend(*, by: Actor, agreement: Agreement, reason: str) -> Agreement:
     """Stop sharing under an active agreement at once, until resumed."""
     agreement = Agreement.objects.select_for_update().get(pk=agreement.pk)
-    _require_party_member(by, agreement)
+    _require_party_member(by, agreement, DECIDING_ROLES)
     if not reason.strip():
         raise Refused("Say why the agreement is suspended.", target=_target(agreement))
     return _move(by, agreement, "suspend", reason=reason.strip())
@@ -288,7 +324,7 @@ def suspend(*, by: Actor, agreement: Agreement, reason: str) -> Agreement:
 def resume(*, by: Actor, agreement: Agreement, today: dt.date | None = None) -> Agreement:
     today = today or timezone.localdate()
     agreement = Agreement.objects.select_for_update().get(pk=agreement.pk)
-    _require_party_member(by, agreement)
+    _require_party_member(by, agreement, DECIDING_ROLES)
     _refuse_blockers(agreement, today, "resumed")
     return _move(by, agreement, "resume")
 
@@ -296,7 +332,207 @@ def resume(*, by: Actor, agreement: Agreement, today: dt.date | None = None) -> 
 @audited("agreement.terminated")
 def terminate(*, by: Actor, agreement: Agreement, reason: str) -> Agreement:
     agreement = Agreement.objects.select_for_update().get(pk=agreement.pk)
-    _require_party_member(by, agreement)
+    _require_party_member(by, agreement, DECIDING_ROLES)
     if not reason.strip():
         raise Refused("Say why the agreement is ended.", target=_target(agreement))
     return _move(by, agreement, "terminate", reason=reason.strip())
+
+
+# Returning for changes ------------------------------------------------------------------------
+
+
+@audited("agreement.draft")
+def return_for_changes(*, by: Actor, agreement: Agreement, reason: str) -> Agreement:
+    """Send an agreement in review back to draft; any signatures so far are void, because
+    they were given to a text that is about to change."""
+    agreement = Agreement.objects.select_for_update().get(pk=agreement.pk)
+    _require_party_member(by, agreement, DRAFTING_ROLES)
+    if not reason.strip():
+        raise Refused("Say what needs to change.", target=_target(agreement))
+    voided = agreement.current.signatures.count()
+    agreement.current.signatures.all().delete()
+    version = agreement.current
+    document = document_of(agreement).model_copy(update={"signatories": []})
+    version.document = document.model_dump(mode="json", by_alias=True)
+    version.digest = _digest(document)
+    version.save(update_fields=["document", "digest"])
+    return _move(by, agreement, "return", reason=reason.strip(), signatures_voided=voided)
+
+
+# Frameworks -----------------------------------------------------------------------------------
+
+
+def _require_staff(by: Actor, doing: str) -> None:
+    if by.kind is not ActorKind.SYSTEM and not by.is_platform_staff:
+        raise NotPermitted(f"Only platform staff can {doing}.")
+
+
+@audited("framework.created")
+def create_framework(
+    *,
+    by: Actor,
+    slug: str,
+    name: str,
+    description: str,
+    clauses: frameworks.Clauses,
+    template_types: list[str],
+) -> Framework:
+    """Set up a framework with its common clauses and the agreement templates it offers."""
+    _require_staff(by, "set up a framework")
+    unknown = sorted(set(template_types) - set(frameworks.TEMPLATES))
+    if unknown:
+        raise Refused(f"There is no agreement template called {', '.join(unknown)}.")
+    if Framework.objects.filter(slug=slug).exists():
+        raise Refused(f"There is already a framework called {slug}.")
+    framework = Framework.objects.create(
+        slug=slug,
+        name=name,
+        description=description,
+        clauses=clauses.model_dump(mode="json"),
+        template_types=list(template_types),
+    )
+    record(
+        by=by,
+        action="framework.created",
+        target=f"framework:{framework.slug}",
+        details={"name": name, "templates": list(template_types)},
+    )
+    return framework
+
+
+@audited("framework.member_added")
+def add_framework_member(
+    *, by: Actor, framework: Framework, organisation: Organisation
+) -> FrameworkMember:
+    """An organisation signs up to the framework (its chief executive has signed the accord)."""
+    _require_staff(by, "add members to a framework")
+    member, created = FrameworkMember.objects.get_or_create(
+        framework=framework, organisation=organisation
+    )
+    if not created:
+        raise Refused(f"{organisation.name} is already a member of {framework.name}.")
+    record(
+        by=by,
+        action="framework.member_added",
+        target=f"framework:{framework.slug}",
+        subject_organisation_id=str(organisation.pk),
+        details={"organisation": organisation.name},
+    )
+    return member
+
+
+def clauses_of(framework: Framework) -> frameworks.Clauses:
+    return frameworks.Clauses.model_validate(framework.clauses)
+
+
+def _party_organisation(org: Organisation, party_id: str) -> frameworks.PartyOrganisation:
+    return frameworks.PartyOrganisation(
+        party_id=party_id,
+        name=org.name,
+        sector=org.sector,
+        gss_code=org.gss_code,
+        ods_code=org.ods_code,
+        ico_registration=org.ico_registration,
+    )
+
+
+def party_id_for(org: Organisation) -> str:
+    """A short, readable party id for ``org`` in a document: its code, or its number."""
+    return (org.gss_code or org.ods_code or f"org-{org.pk}").lower()
+
+
+@audited("agreement.drafted")
+def draft_from_framework(
+    *,
+    by: Actor,
+    framework: Framework,
+    agreement_type: str,
+    provider: Organisation,
+    recipient: Organisation,
+    title: str = "",
+    question: str = "",
+    reason: str = "",
+    standards: list[Standard] | None = None,
+    frequency: str | None = None,
+    today: dt.date | None = None,
+) -> Agreement:
+    """Start a draft from one of ``framework``'s templates, between two of its members,
+    pre-filled with the framework's clauses and what the request (if any) said."""
+    today = today or timezone.localdate()
+    if agreement_type not in framework.template_types:
+        raise Refused(f"{framework.name} has no template for that kind of agreement.")
+    members = set(framework.members.values_list("organisation_id", flat=True))
+    outsiders = [org.name for org in (provider, recipient) if org.pk not in members]
+    if outsiders:
+        raise Refused(
+            f"{' and '.join(outsiders)} {'is' if len(outsiders) == 1 else 'are'} not a member "
+            f"of {framework.name}, so its templates cannot be used. Ask platform staff to add "
+            "them, or draft the agreement without the framework."
+        )
+    if provider.pk == recipient.pk:
+        raise Refused("An agreement needs two different organisations.")
+    ids = {"provider": party_id_for(provider), "recipient": party_id_for(recipient)}
+    document = frameworks.draft_document(
+        agreement_type=agreement_type,
+        clauses=clauses_of(framework),
+        provider=_party_organisation(provider, ids["provider"]),
+        recipient=_party_organisation(recipient, ids["recipient"]),
+        prefill=frameworks.Prefill(
+            title=title,
+            question=question,
+            reason=reason,
+            standards=tuple(standards or ()),
+            frequency=frequency,  # type: ignore[arg-type]
+        ),
+        start=today,
+    )
+    return start_draft(
+        by=by,
+        document=document,
+        parties={ids["provider"]: provider, ids["recipient"]: recipient},
+        today=today,
+        framework=framework,
+    )
+
+
+# Amendments -----------------------------------------------------------------------------------
+
+
+def _next_version(version: str) -> str:
+    major, minor, _patch = (int(part) for part in version.split("-")[0].split("."))
+    return f"{major}.{minor + 1}.0"
+
+
+@audited("agreement.drafted")
+def start_amendment(*, by: Actor, agreement: Agreement, today: dt.date | None = None) -> Agreement:
+    """Start an amendment of an agreement in force: a new draft, with the same parties, that
+    supersedes it once it is signed and in force. The agreement stays in force meanwhile."""
+    today = today or timezone.localdate()
+    agreement = Agreement.objects.select_for_update().get(pk=agreement.pk)
+    _require_party_member(by, agreement, DRAFTING_ROLES)
+    if agreement.status not in ("active", "suspended"):
+        raise Refused(
+            "Only an agreement in force (or suspended) can be amended; edit a draft directly.",
+            target=_target(agreement),
+        )
+    pending = agreement.amendments.exclude(status__in=lifecycle.ENDED).first()
+    if pending is not None:
+        raise Refused(
+            f"There is already an amendment under way ({pending.title}); finish or end it first.",
+            target=_target(agreement),
+        )
+    old = document_of(agreement)
+    document = old.model_copy(
+        update={"version": _next_version(old.version), "signatories": [], "status": "draft"}
+    )
+    parties = {
+        row.party_id: row.organisation for row in agreement.parties.select_related("organisation")
+    }
+    return start_draft(
+        by=by,
+        document=document,
+        parties=parties,
+        today=today,
+        framework=agreement.framework,
+        amends=agreement,
+    )

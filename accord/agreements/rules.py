@@ -681,6 +681,17 @@ def _signatures(a: DataSharingAgreement, today: date) -> Iterator[Finding]:
             )
 
 
+# Blockers that only signing clears: a draft may go for review with these outstanding.
+SIGNING_CODES = frozenset(
+    {"PARTY_NOT_SIGNED", "DPO_NOT_CONSULTED", "CALDICOTT_GUARDIAN_SIGNATURE_MISSING"}
+)
+
+
+def drafting_blockers(findings: Iterable[Finding]) -> list[Finding]:
+    """Blockers the drafters must clear before the parties are asked to sign."""
+    return [f for f in blockers(findings) if f.code not in SIGNING_CODES]
+
+
 RULES = (
     _structure,
     _references,

@@ -17,6 +17,7 @@ REGISTRARS = (
     "accord.audit.cli",
     "accord.vault.cli",
     "accord.vault.retention_cli",
+    "accord.agreements.cli",
     "accord.vault.backup_cli",
     "accord.standards.cli",
     "accord.submissions.cli",

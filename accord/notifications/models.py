@@ -16,6 +16,11 @@ class Topic(models.TextChoices):
     DATA_DELETED = "data_deleted", "Data deleted"
     DELETION_ATTESTATION_DUE = "attestation_due", "Deletion of a copy due"
     DELETION_ATTESTATION_OVERDUE = "attestation_overdue", "Deletion of a copy overdue"
+    AGREEMENT_STEP = "agreement_step", "Agreement step"
+    AGREEMENT_REVIEW_DUE = "agreement_review_due", "Agreement review due"
+    AGREEMENT_REVIEW_OVERDUE = "agreement_review_overdue", "Agreement review overdue"
+    AGREEMENT_EXPIRED = "agreement_expired", "Agreement expired"
+    DATA_REQUEST = "data_request", "Data request"
 
 
 class Notification(models.Model):
@@ -35,3 +40,18 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.subject} ({self.organisation_id})"
+
+
+class SentReminder(models.Model):
+    """A reminder that has been sent, under a key naming what it was about (for example an
+    agreement, its review date and whether the review was due or overdue), so a sweep run every
+    day sends each reminder once. The key holds references only, never personal data."""
+
+    key = models.CharField(max_length=200, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.key

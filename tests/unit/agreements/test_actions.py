@@ -44,7 +44,10 @@ def unsigned():
 
 
 def actions_since(seq: int) -> list[tuple[str, str]]:
-    return [(e.action, e.outcome) for e in AuditEvent.objects.filter(seq__gt=seq).order_by("seq")]
+    """The agreement's own events (the notices each step sends are audited too, and tested in
+    test_notices)."""
+    events = AuditEvent.objects.filter(seq__gt=seq, action__startswith="agreement.")
+    return [(e.action, e.outcome) for e in events.order_by("seq")]
 
 
 def last_seq() -> int:
@@ -156,7 +159,7 @@ def test_signing_needs_the_role_held_review_status_and_only_once(boroughs) -> No
         actions.sign(by=person(hackney, Role.DPO), agreement=agreement, role="dpo")
 
 
-def test_a_blocker_keeps_it_in_review_and_stops_activation(boroughs) -> None:
+def test_a_drafting_blocker_stops_it_going_for_signature_until_fixed(boroughs) -> None:
     hackney, islington = boroughs
     document = unsigned().model_copy(
         update={"children_data": True, "children_compelling_reason": None}
@@ -166,14 +169,15 @@ def test_a_blocker_keeps_it_in_review_and_stops_activation(boroughs) -> None:
         document=document,
         parties={"lbh": hackney, "lbi": islington},
     )
-    actions.submit(by=person(hackney, Role.DPO), agreement=agreement)
-    for organisation, roles in ((hackney, ("dpo", "senior_manager")), (islington, ("dpo",))):
-        for role in roles:
-            actions.sign(
-                by=person(organisation, Role(role)), agreement=agreement, role=role, today=QUIET_DAY
-            )
+    with pytest.raises(Refused, match="compelling reason"):
+        actions.submit(by=person(hackney, Role.DPO), agreement=agreement)
     agreement.refresh_from_db()
-    assert agreement.status == "in_review"  # children's data with no compelling reason
+    assert agreement.status == "draft"
+    fixed = document.model_copy(update={"children_compelling_reason": "Safeguarding."})
+    actions.save_draft(by=person(hackney, Role.DPO), agreement=agreement, document=fixed)
+    actions.submit(by=person(hackney, Role.DPO), agreement=agreement)
+    agreement.refresh_from_db()
+    assert agreement.status == "in_review"
 
 
 def test_not_before_the_start_date(boroughs) -> None:

@@ -43,6 +43,7 @@ from accord.organisations.enums import Role, Sector
 from accord.organisations.models import Membership, Organisation, User
 
 from .datasets import store_demo_datasets
+from .frameworks import store_demo_framework
 from .geography import geography
 from .totp import enrol, ensure_demo_mode, secret_base32, sign_in_device
 
@@ -196,6 +197,8 @@ PERSONAS: tuple[DemoPersona, ...] = (
                 "national data team", (("mhclg", (Role.DATA_OFFICER,)),)),
     DemoPersona(_address("analyst", "gmca"), "Jack", "Turner",
                 "combined authority analyst", (("gmca", (Role.ANALYST,)),)),
+    DemoPersona(_address("dpo", "gmca"), "Nadia", "Rahman",
+                "combined authority DPO and SIRO", (("gmca", (Role.DPO, Role.SIRO)),)),
     DemoPersona(_address("staff", "platform"), "Alex", "Morgan",
                 "platform operator (Django admin)", is_staff=True),
 )
@@ -271,6 +274,7 @@ def load_demo(*, password: str, reset_passwords: bool = False) -> DemoSummary:
             created.append(f"authenticator for {spec.username}")
         logins.append(_login(spec, user))
     created.extend(store_demo_datasets(organisations))
+    created.extend(store_demo_framework(organisations))
     return DemoSummary(
         organisations=tuple(o.name for o in organisations.values()),
         personas=tuple(logins),

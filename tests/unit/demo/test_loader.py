@@ -172,6 +172,8 @@ def test_every_write_is_audited_as_the_demo():
         "auth.two_factor_enrolled": len(PERSONAS) - 1,
         "vault.object.stored": len(demo_datasets()),
         "vault.copy.released": sum(1 for d in demo_datasets() if d.copy_to),
+        "framework.created": 1,
+        "framework.member_added": len(ORGANISATIONS),
     }
     assert AuditEvent.objects.count() == events.count()
 

@@ -2,6 +2,8 @@ from django.contrib import admin
 from django.urls import include, path
 from django_otp.admin import OTPAdminSite
 
+from accord.api.main import api
+
 # Platform staff manage organisations in Django admin, behind two-factor sign-in.
 admin.site.__class__ = OTPAdminSite
 admin.site.site_header = "Accord administration"
@@ -9,6 +11,7 @@ admin.site.site_title = "Accord administration"
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("api/v1/", api.urls),
     path("", include("accord.web.urls")),
 ]
 

@@ -25,8 +25,8 @@ from accord.audit.actions import audited, record
 from accord.audit.actor import Actor, ActorKind
 
 from .enums import Role
-from .exceptions import InvitationInvalid, NotPermitted
-from .models import Invitation, Membership, Organisation, User
+from .exceptions import InvitationInvalid, NotPermitted, Refused
+from .models import ApiToken, Invitation, Membership, Organisation, User
 from .queries import admin_count, is_admin_of
 
 
@@ -321,3 +321,91 @@ def switch_organisation(*, by: Actor, membership: Membership) -> Membership:
         organisation_name=membership.organisation.name,
     )
     return membership
+
+
+# API tokens: how long one works unless its maker chooses otherwise, and the longest allowed.
+API_TOKEN_DAYS = 90
+API_TOKEN_MAX_DAYS = 365
+
+
+def _new_api_secret() -> tuple[str, str]:
+    """(prefix, secret): ``acc_<prefix>_<random>``. The prefix is shown to tell tokens apart;
+    the random part carries 256 bits from ``secrets``."""
+    prefix = secrets.token_hex(4)
+    return prefix, f"acc_{prefix}_{secrets.token_urlsafe(32)}"
+
+
+@audited("organisation.api_token.created")
+def create_api_token(
+    *, by: Actor, membership: Membership, name: str, days: int = API_TOKEN_DAYS
+) -> tuple[ApiToken, str]:
+    """Make an API token acting for ``membership``. Only the member themself may. Returns the
+    token and its secret, which is shown once: only its hash is stored."""
+    if by.user_id is None or membership.user_id != by.user_id:
+        raise NotPermitted(
+            "You can only create API tokens for yourself.", target=_target(membership)
+        )
+    if not membership.is_active or not membership.organisation.is_active:
+        raise NotPermitted(
+            f"You are not an active member of {membership.organisation.name}.",
+            target=_target(membership),
+        )
+    name = name.strip()
+    if not name:
+        raise ValidationError("Give the token a name, such as the system that will use it.")
+    if len(name) > 100:
+        raise ValidationError("The name must be 100 characters or fewer.")
+    if not 1 <= days <= API_TOKEN_MAX_DAYS:
+        raise ValidationError(f"A token must work for between 1 and {API_TOKEN_MAX_DAYS} days.")
+    prefix, secret = _new_api_secret()
+    while ApiToken.objects.filter(prefix=prefix).exists():
+        prefix, secret = _new_api_secret()
+    token = ApiToken.objects.create(
+        membership=membership,
+        name=name,
+        prefix=prefix,
+        secret_hash=ApiToken.hash_secret(secret),
+        expires_at=timezone.now() + timedelta(days=days),
+    )
+    record(
+        by=by,
+        action="organisation.api_token.created",
+        target=f"api_token:{token.pk}",
+        details={
+            "name": name,
+            "prefix": prefix,
+            "member": membership.user.email,
+            "roles": list(membership.roles),
+            "expires_at": token.expires_at.isoformat(),
+        },
+        subject_organisation_id=str(membership.organisation_id),
+    )
+    return token, secret
+
+
+@audited("organisation.api_token.revoked")
+def revoke_api_token(*, by: Actor, token: ApiToken) -> ApiToken:
+    """Stop a token working at once. Its owner or an organisation admin may."""
+    membership = token.membership
+    target = f"api_token:{token.pk}"
+    if by.user_id is None or (
+        membership.user_id != by.user_id and not is_admin_of(by.user_id, membership.organisation)
+    ):
+        raise NotPermitted(
+            "Only the person who made an API token, or an organisation admin of "
+            f"{membership.organisation.name}, can revoke it.",
+            target=target,
+        )
+    token = ApiToken.objects.select_for_update().get(pk=token.pk)
+    if token.revoked_at is not None:
+        raise Refused(f"The API token {token.name} is already revoked.", target=target)
+    token.revoked_at = timezone.now()
+    token.save(update_fields=["revoked_at"])
+    record(
+        by=by,
+        action="organisation.api_token.revoked",
+        target=target,
+        details={"name": token.name, "prefix": token.prefix, "member": membership.user.email},
+        subject_organisation_id=str(membership.organisation_id),
+    )
+    return token

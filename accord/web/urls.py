@@ -1,8 +1,12 @@
 from django.urls import path
 
 from .views import (
+    agreement_exports,
+    agreements,
+    api_tokens,
     audit,
     auth,
+    data_requests,
     home,
     invitation,
     notifications,
@@ -95,4 +99,11 @@ urlpatterns = [
     path("organisation/copies/", vault.copies, name="copies"),
     path("organisation/copies/<int:copy_id>/attest/", vault.attest, name="attest_copy_deletion"),
     path("organisation/notices/", notifications.notices, name="notices"),
+    # Agreement documents: printable, JSON, JSON-LD, schema, differences, import
+    *agreement_exports.urlpatterns,
+    # Agreements and frameworks: drafting, signing, lifecycle
+    *agreements.urlpatterns,
+    # Data requests
+    *data_requests.urlpatterns,
+    *api_tokens.urlpatterns,
 ]

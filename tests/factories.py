@@ -141,3 +141,42 @@ def care_home_csv(*changes: dict[str, str]) -> bytes:
         for n, change in enumerate(changes, start=1)
     ]
     return pl.DataFrame(rows, schema=dict.fromkeys(examples, pl.Utf8)).write_csv().encode()
+
+
+def member_actor(organisation: Organisation, *roles: Role | str, email: str | None = None):
+    """The audit Actor of a new member of ``organisation`` holding ``roles``, as the pages
+    would build it for them."""
+    from accord.organisations.actors import actor_for
+
+    user = UserFactory(**({"email": email, "username": email} if email else {}))
+    membership = MembershipFactory(
+        user=user, organisation=organisation, roles=[str(r) for r in roles]
+    )
+    return actor_for(membership.user, membership)
+
+
+def framework_of(
+    *organisations: Organisation,
+    slug: str = "test-accord",
+    name: str = "Test Accord",
+    template_types: list[str] | None = None,
+):
+    """A framework with the demo's clauses whose members are ``organisations``."""
+    from accord.agreements import actions
+    from accord.audit.actor import Actor
+    from accord.demo.frameworks import CLAUSES
+
+    framework = actions.create_framework(
+        by=Actor.system(),
+        slug=slug,
+        name=name,
+        description=f"{name}, for tests.",
+        clauses=CLAUSES,
+        template_types=template_types
+        or ["data_disclosure_agreement", "memorandum_of_understanding"],
+    )
+    for organisation in organisations:
+        actions.add_framework_member(
+            by=Actor.system(), framework=framework, organisation=organisation
+        )
+    return framework

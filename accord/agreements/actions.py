@@ -465,7 +465,8 @@ def draft_from_framework(
     outsiders = [org.name for org in (provider, recipient) if org.pk not in members]
     if outsiders:
         raise Refused(
-            f"{' and '.join(outsiders)} {'is' if len(outsiders) == 1 else 'are'} not a member "
+            f"{' and '.join(outsiders)} "
+            f"{'is not a member' if len(outsiders) == 1 else 'are not members'} "
             f"of {framework.name}, so its templates cannot be used. Ask platform staff to add "
             "them, or draft the agreement without the framework."
         )

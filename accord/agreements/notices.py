@@ -176,8 +176,8 @@ def _compose(
             Topic.AGREEMENT_STEP,
             f"Approved: {title}",
             f"Every party's required signatories have signed {title}, so it is approved. It "
-            f"can be made active {when} by any party. Nothing may be shared under it until it "
-            "is active.",
+            f"can be made active {when} by a DPO, SIRO or other accountable person of any "
+            "party. Nothing may be shared under it until it is active.",
             PREPARING_ROLES,
         )
     if action == "agreement.active":

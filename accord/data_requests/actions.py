@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from typing import get_args
 
 from django.utils import timezone
 
 from accord.agreements import actions as agreement_actions
+from accord.agreements.document import Frequency
 from accord.agreements.enums import DECIDING_ROLES, DRAFTING_ROLES
 from accord.agreements.frameworks import TEMPLATES
 from accord.agreements.models import Agreement, Framework
@@ -34,16 +36,7 @@ from .models import DataRequest, RequestComment, RequestHolder
 ANSWERING_ROLES = (Role.DPO, Role.INFORMATION_ASSET_OWNER, Role.SIRO)
 # Who hears about answers and comments at the requesting organisation.
 REQUESTING_ROLES = tuple(sorted(DRAFTING_ROLES))
-FREQUENCIES = (
-    "one_off",
-    "ad_hoc_on_request",
-    "real_time_api",
-    "daily",
-    "weekly",
-    "monthly",
-    "quarterly",
-    "annually",
-)
+FREQUENCIES: tuple[str, ...] = get_args(Frequency)
 MAX_TEXT = 5000
 
 

@@ -83,7 +83,8 @@ def may_already_answer(
     found: list[Suggestion] = []
     for standard in latest_versions():
         overlap = similarity(asked, words(f"{standard.title} {standard.description}"))
-        if standard.slug in wanted or overlap >= SIMILAR_THRESHOLD / 2:
+        named = words(standard.title) <= asked  # the question names the standard's subject
+        if standard.slug in wanted or named or overlap >= SIMILAR_THRESHOLD / 2:
             found.append(
                 Suggestion(
                     "standard",

@@ -20,8 +20,11 @@ from django import forms
 
 from accord.agreements import document as doc
 from accord.agreements.document import DataSharingAgreement
+from accord.agreements.frameworks import dataset_from_standard
 from accord.agreements.rules import SIGNING_CODES, Finding
 from accord.agreements.vocabularies import load
+from accord.standards.queries import get_standard, latest_versions
+from accord.standards.schema import Standard
 
 
 def _choices(vocabulary: str, codes: Iterable[str] | None = None) -> list[tuple[str, str]]:
@@ -191,7 +194,13 @@ class PartiesForm(StepForm):
                 contacts = _update(
                     contacts, dpo=doc.ContactPoint(name=name, email=email or None, role="DPO")
                 )
-            parties.append(_update(party, roles=data[f"p{i}_roles"], contacts=contacts))
+            parties.append(
+                _update(
+                    party,
+                    roles=data[f"p{i}_roles"],
+                    contacts=None if contacts == doc.Contacts() else contacts,
+                )
+            )
         return _update(document, parties=parties)
 
 
@@ -321,6 +330,16 @@ class DataForm(StepForm):
         }
 
     def add_fields(self, document: DataSharingAgreement) -> None:
+        present = {(d.standard or "").split("@")[0] for d in document.datasets}
+        self.fields["add_standard"] = forms.ChoiceField(
+            label="Add data from another standard",
+            help_text="Its columns are added as fields, shared by the existing flow",
+            choices=[
+                ("", "Add nothing"),
+                *[(s.slug, s.title) for s in latest_versions() if s.slug not in present],
+            ],
+            required=False,
+        )
         for d, dataset in enumerate(document.datasets):
             for f, field in enumerate(dataset.fields):
                 key = f"d{d}f{f}"
@@ -366,6 +385,7 @@ class DataForm(StepForm):
                     legend_size=Size.MEDIUM,
                 )
             )
+        fixed.append(Field.select("add_standard"))
         return fixed
 
     def apply(self, document: DataSharingAgreement) -> DataSharingAgreement:
@@ -384,13 +404,45 @@ class DataForm(StepForm):
                     )
                 )
             datasets.append(_update(dataset, fields=fields))
-        return _update(
+        document = _update(
             document,
             data_subjects=data["data_subjects"],
             children_data=data["children_data"],
             children_compelling_reason=data["children_compelling_reason"].strip() or None,
             datasets=datasets,
         )
+        if data["add_standard"]:
+            document = add_standard(document, get_standard(data["add_standard"]))
+        return document
+
+
+def add_standard(document: DataSharingAgreement, standard: Standard) -> DataSharingAgreement:
+    """Add a dataset for ``standard``, provided by the first flow's provider (or the first
+    party providing data) and carried by that flow, which is created if there is none."""
+    flow = document.flows[0] if document.flows else None
+    providers = [p.id for p in document.parties if "data_provider" in p.roles]
+    provider = (flow.from_party_id if flow else None) or next(iter(providers), None)
+    dataset_id = standard.slug
+    while any(d.id == dataset_id for d in document.datasets):
+        dataset_id += "-2"
+    dataset = dataset_from_standard(standard, dataset_id=dataset_id, provider=provider or "")
+    if flow is not None:
+        flows = [
+            _update(flow, dataset_ids=[*flow.dataset_ids, dataset_id]),
+            *document.flows[1:],
+        ]
+    else:
+        recipients = [p.id for p in document.parties if p.id != provider]
+        flows = [
+            doc.Flow(
+                id=f"{provider}-flow",
+                from_party_id=provider,
+                to_party_ids=recipients,
+                dataset_ids=[dataset_id],
+                purpose_ids=[p.id for p in document.purposes],
+            )
+        ]
+    return _update(document, datasets=[*document.datasets, dataset], flows=flows)
 
 
 # Flows -----------------------------------------------------------------------------------------
@@ -626,6 +678,8 @@ class DpiaForm(StepForm):
             residual_risk=data["residual_risk"] or None,
             dpo_advice_recorded=data["dpo_advice_recorded"],
         )
+        if document.dpia is None and dpia == doc.Dpia():
+            return document
         return _update(document, dpia=dpia)
 
 
@@ -799,21 +853,33 @@ class SafeguardsForm(StepForm):
             permitted=data["onward_permitted"],
             conditions=data["onward_conditions"],
         )
+        before_rights = document.rights_handling or doc.RightsHandling()
         rights = _update(
-            document.rights_handling or doc.RightsHandling(),
-            national_data_opt_out_applied=data["opt_out"],
+            before_rights,
+            # Unticked on a draft that never said is still "not said", not "does not apply".
+            national_data_opt_out_applied=True
+            if data["opt_out"]
+            else (None if before_rights.national_data_opt_out_applied is None else False),
         )
         transparency = _update(
             document.transparency or doc.Transparency(),
             privacy_notice_urls=data["privacy_notices"],
         )
+        answers = {
+            "security": (document.security, security, doc.Security()),
+            "breach_handling": (document.breach_handling, breach, doc.BreachHandling()),
+            "onward_sharing": (document.onward_sharing, onward, doc.OnwardSharing()),
+            "rights_handling": (document.rights_handling, rights, doc.RightsHandling()),
+            "transparency": (document.transparency, transparency, doc.Transparency()),
+        }
+        # A part left empty that was not there before stays absent, so saving a page unchanged
+        # changes nothing (and an amendment shows no differences it did not make).
         return _update(
             document,
-            security=security,
-            breach_handling=breach,
-            onward_sharing=onward,
-            rights_handling=rights,
-            transparency=transparency,
+            **{
+                key: None if before is None and after == empty else after
+                for key, (before, after, empty) in answers.items()
+            },
         )
 
 

@@ -9,14 +9,11 @@ from typing import Any
 
 import pytest
 
-from accord.agreements import actions as agreement_actions
 from accord.agreements.models import Agreement, Framework
-from accord.audit.actor import Actor
 from accord.data_requests.models import DataRequest, RequestHolder
-from accord.demo.frameworks import CLAUSES
 from accord.organisations.enums import Role, Sector
 from accord.organisations.models import Organisation
-from tests.factories import OrganisationFactory
+from tests.factories import OrganisationFactory, framework_of
 
 from .api_helpers import Api, detail, token_for
 from .helpers import events_after, last_seq, only
@@ -45,19 +42,7 @@ def orgs() -> Orgs:
 
 @pytest.fixture
 def framework(orgs) -> Framework:
-    created = agreement_actions.create_framework(
-        by=Actor.system(),
-        slug="test-accord",
-        name="Test Accord",
-        description="A framework for the tests.",
-        clauses=CLAUSES,
-        template_types=["data_disclosure_agreement", "memorandum_of_understanding"],
-    )
-    for organisation in (orgs.gmca, orgs.kent, orgs.surrey):
-        agreement_actions.add_framework_member(
-            by=Actor.system(), framework=created, organisation=organisation
-        )
-    return created
+    return framework_of(orgs.gmca, orgs.kent, orgs.surrey)
 
 
 @pytest.fixture
@@ -270,8 +255,11 @@ def test_commenting_denials(orgs, asker) -> None:
     blank = asker.post(url, {"body": "   "})
     assert blank.status_code == 409
     assert "Write a comment" in detail(blank)
-    # Any member of an organisation involved may join the discussion, whatever their role.
-    assert Api(token_for(orgs.surrey, Role.VIEWER)).post(url, {"body": "Noted"}).status_code == 201
+    # A viewer of an organisation involved may read the discussion but not join it.
+    viewer = Api(token_for(orgs.surrey, Role.VIEWER)).post(url, {"body": "Noted"})
+    assert viewer.status_code == 403
+    assert "join the discussion" in detail(viewer)
+    assert Api(token_for(orgs.surrey, Role.ANALYST)).post(url, {"body": "Noted"}).status_code == 201
 
 
 # Answering

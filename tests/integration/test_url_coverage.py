@@ -7,6 +7,7 @@ out, wrong organisation, wrong role) and of its permits, then list the module be
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -52,6 +53,67 @@ COVERED_BY: dict[str, str] = {
     "web:publish_standard": "test_standards",
     "web:register": "test_register",
     "web:register_json": "test_register",
+    "web:agreement_document": "test_agreement_exports",
+    "web:agreement_json": "test_agreement_exports",
+    "web:agreement_jsonld": "test_agreement_exports",
+    "web:agreement_schema": "test_agreement_exports",
+    "web:agreement_changes": "test_agreement_exports",
+    "web:agreement_import": "test_agreement_exports",
+    "web:api_tokens": "test_api_tokens",
+    "web:revoke_api_token": "test_api_tokens",
+    "web:agreements": "test_agreements_pages",
+    "web:new_agreement": "test_agreements_pages",
+    "web:agreement": "test_agreements_pages",
+    "web:draft_step": "test_agreements_pages",
+    "web:submit_agreement": "test_agreements_pages",
+    "web:sign_agreement": "test_agreements_pages",
+    "web:activate_agreement": "test_agreements_pages",
+    "web:suspend_agreement": "test_agreements_pages",
+    "web:resume_agreement": "test_agreements_pages",
+    "web:terminate_agreement": "test_agreements_pages",
+    "web:return_agreement": "test_agreements_pages",
+    "web:amend_agreement": "test_agreements_pages",
+    "web:frameworks": "test_agreements_pages",
+    "web:framework": "test_agreements_pages",
+    "web:requests": "test_data_requests_pages",
+    "web:new_request": "test_data_requests_pages",
+    "web:confirm_request": "test_data_requests_pages",
+    "web:data_request": "test_data_requests_pages",
+    "web:comment_request": "test_data_requests_pages",
+    "web:approve_request": "test_data_requests_pages",
+    "web:decline_request": "test_data_requests_pages",
+    "web:withdraw_request": "test_data_requests_pages",
+    # The JSON API (accord/api): each operation is a route named after its function.
+    "api:api-root": "test_api_agreements",
+    "api:openapi-json": "test_api_agreements",
+    "api:openapi-view": "test_api_agreements",
+    "api:agreement_schema": "test_api_agreements",
+    "api:public_register": "test_api_agreements",
+    "api:list_agreements": "test_api_agreements",
+    "api:import_agreement": "test_api_agreements",
+    "api:get_agreement": "test_api_agreements",
+    "api:save_agreement": "test_api_agreements",
+    "api:get_agreement_jsonld": "test_api_agreements",
+    "api:submit_agreement": "test_api_agreements",
+    "api:sign_agreement": "test_api_agreements",
+    "api:activate_agreement": "test_api_agreements",
+    "api:suspend_agreement": "test_api_agreements",
+    "api:resume_agreement": "test_api_agreements",
+    "api:terminate_agreement": "test_api_agreements",
+    "api:draft_agreement_from_framework": "test_api_agreement_changes",
+    "api:return_agreement": "test_api_agreement_changes",
+    "api:amend_agreement": "test_api_agreement_changes",
+    "api:get_agreement_changes": "test_api_agreement_changes",
+    "api:list_requests": "test_api_data_requests",
+    "api:suggest_for_request": "test_api_data_requests",
+    "api:post_request": "test_api_data_requests",
+    "api:get_request": "test_api_data_requests",
+    "api:comment_on_request": "test_api_data_requests",
+    "api:approve_request": "test_api_data_requests",
+    "api:decline_request": "test_api_data_requests",
+    "api:withdraw_request": "test_api_data_requests",
+    "api:list_frameworks": "test_api_frameworks",
+    "api:get_framework": "test_api_frameworks",
 }
 
 
@@ -110,3 +172,36 @@ def test_each_listed_module_exists_and_has_tests() -> None:
             if isinstance(node, ast.FunctionDef) and node.name.startswith("test_")
         ]
         assert tests, f"tests/integration/{module}.py has no tests"
+
+
+def test_every_api_operation_is_called_by_its_module() -> None:
+    """API routes share URL patterns between methods (GET and PUT of one agreement), so for
+    each operation in the OpenAPI document, the module listed for it must call that method on
+    that path: an operation nobody calls has no tests of its denials."""
+    from accord.api.main import api
+
+    spec = api.get_openapi_schema()
+    unlisted, uncalled = [], []
+    for path, operations in spec["paths"].items():
+        for method, operation in operations.items():
+            name = next(
+                (
+                    key
+                    for key in COVERED_BY
+                    if key.startswith("api:") and operation["operationId"].endswith(key[4:])
+                ),
+                None,
+            )
+            if name is None:
+                unlisted.append(f"{method.upper()} {path}")
+                continue
+            source = (HERE / f"{COVERED_BY[name]}.py").read_text()
+            literals = [
+                chunk.strip("/")
+                for chunk in re.split(r"\{[^}]+\}", path.removeprefix("/api/v1"))
+                if chunk.strip("/")
+            ]
+            if f".{method}(" not in source or not all(c in source for c in literals):
+                uncalled.append(f"{method.upper()} {path} ({COVERED_BY[name]})")
+    assert unlisted == [], f"List these API operations in COVERED_BY: {unlisted}"
+    assert uncalled == [], f"These API operations are never called by their module: {uncalled}"

@@ -22,6 +22,8 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from accord.agreements import actions, frameworks, lifecycle, queries, rules
+from accord.agreements.diff import humanise
+from accord.agreements.diff import render as in_words
 from accord.agreements.enums import DECIDING_ROLES, DRAFTING_ROLES
 from accord.agreements.models import Agreement, Framework, FrameworkMember
 from accord.agreements.vocabularies import load
@@ -225,6 +227,7 @@ def agreement_detail(request: HttpRequest, agreement_id: str) -> HttpResponse:
         for s in document.signatories
     ]
     events = [{"event": e, "label": action_label(e.action)} for e in queries.history(agreement)]
+    amendment = agreement.amendments.exclude(status__in=lifecycle.ENDED).first()
     return render(
         request,
         "web/agreements/detail.html",
@@ -249,7 +252,8 @@ def agreement_detail(request: HttpRequest, agreement_id: str) -> HttpResponse:
             "can_decide": can_decide,
             "parties": sorted(party_names.values()),
             "events": events,
-            "amendment": agreement.amendments.exclude(status__in=lifecycle.ENDED).first(),
+            "amendment": amendment,
+            "amendment_status": amendment.status.replace("_", " ") if amendment else "",
             "agreement_type": load("agreement_types").get(agreement.agreement_type).label,
         },
     )
@@ -437,6 +441,12 @@ def framework_detail(request: HttpRequest, slug: str) -> HttpResponse:
         {
             "framework": framework,
             "clauses": clauses,
+            "retention": in_words(clauses.default_retention, "period"),
+            "security": [
+                (humanise(key).capitalize(), in_words(value, key))
+                for key, value in clauses.security.model_dump(mode="json").items()
+                if value not in (None, "", [])
+            ],
             "prohibited": [prohibited.get(c).label for c in clauses.prohibited_uses],
             "templates": [frameworks.TEMPLATES[t] for t in framework.template_types],
             "members": queries.framework_members(framework),

@@ -189,12 +189,14 @@ def test_each_signature_is_announced_with_who_is_still_to_sign(parties, step) ->
         ("Islington", "Approved"),
     ]
     assert "Every party has now given the signatures its part requires" in made[0].body
-    assert "It can be made active from 1 September 2025 by any party" in made[2].body
+    assert "It can be made active from 1 September 2025 by a DPO, SIRO" in made[2].body
     assert "Nothing may be shared under it until it is active" in made[2].body
-    # The approval also reaches data officers (who make it active); analysts hear nothing yet.
+    # The approval also reaches those who prepare agreements (data officers and analysts draft
+    # them), so they know it can come into force; viewers hear nothing.
     for party in parties:
         assert party.emails[Role.DATA_OFFICER] in emailed
-        assert party.emails[Role.ANALYST] not in emailed
+        assert party.emails[Role.ANALYST] in emailed
+        assert party.emails[Role.VIEWER] not in emailed
         assert party.received(emailed) == party.emails_for(notices.PREPARING_ROLES)
 
 

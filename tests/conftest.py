@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from tests.tasks import task_worker  # noqa: F401  (the background worker fixture, everywhere)
+
 # Each run's private data folder is chosen in the settings (see DATA_DIR there).
 
 

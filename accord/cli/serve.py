@@ -1,5 +1,5 @@
 """`accord serve`: the web application, with audit checkpoints signed and the retention task
-run on a schedule."""
+run on a schedule, and a worker running queued background tasks."""
 
 from __future__ import annotations
 
@@ -85,11 +85,31 @@ def serve(host: str, port: int, threads: int = 8) -> None:
     from waitress import serve as waitress_serve
 
     from accord.config.wsgi import application
+    from accord.tasks.worker import start_background_worker
 
     start_checkpoint_scheduler(settings.AUDIT_CHECKPOINT_INTERVAL)
     start_retention_scheduler(settings.RETENTION_INTERVAL)
+    # Background tasks queued in the database run on a thread beside the web server (ADR 0009).
+    worker = start_background_worker()
+    _stop_on_sigterm()
     print(f"Accord is running at http://{host}:{port}/  (press Ctrl+C to stop)", flush=True)
-    waitress_serve(application, host=host, port=port, threads=threads, ident="Accord")
+    try:
+        waitress_serve(application, host=host, port=port, threads=threads, ident="Accord")
+    finally:
+        if worker is not None:
+            worker.stop()
+
+
+def _stop_on_sigterm() -> None:
+    """Stop on SIGTERM (a service manager's stop) as on Ctrl+C: the web server closes and the
+    task worker finishes its current task, rather than the process dying mid-task."""
+    import signal
+
+    def stop(signum: int, frame: object) -> None:
+        raise SystemExit(0)
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, stop)
 
 
 def handle(args: argparse.Namespace) -> int:

@@ -1,0 +1,2 @@
+class ProgressFinished(Exception):
+    """A finished piece of work was told to move on: finished is final."""

@@ -14,6 +14,8 @@ How a file is checked:
    rule id and a plain-English message naming the row and column the user sees.
 5. Uniqueness (``unique`` columns and the primary key) is checked once all batches are read, so
    a duplicate in the last row is found against the first.
+6. On request (``keep_rows=True``, for submissions), the cleaned values of stage 2 are kept, cast
+   to each field's type, and handed back as one typed frame (:attr:`ValidationReport.rows_frame`).
 
 Memory stays bounded by the batch size (250,000 rows by default) plus the key columns kept for
 the uniqueness check, so a national file is checked in the same way as a small one. Distinct
@@ -40,6 +42,11 @@ from .reading import Limits, Table, open_table
 
 DEFAULT_BATCH_ROWS = 250_000  # measured: as fast as 1M per batch, and a quarter of the memory
 EXACT_DISTINCT_ROWS = 200_000  # count distinct values exactly up to here, then estimate
+# Datetimes typed without an offset are UK civil time (the platform's TIME_ZONE); all are kept
+# in UTC, as Django keeps them.
+LOCAL_TIME_ZONE = "Europe/London"
+ROW = "__row__"  # in rows_frame: the row number the spreadsheet shows, as in problems
+VALID = "__valid__"  # in rows_frame: false when the row has any error-severity problem
 PROBLEM_SCHEMA: dict[str, pl.DataType] = {
     "row": pl.Int64(),
     "column": pl.Utf8(),
@@ -116,6 +123,9 @@ class ValidationReport:
     valid_rows: int
     problems: pl.DataFrame
     columns: list[ColumnQuality] = field(default_factory=list)
+    # With keep_rows=True: every row of the file, in file order, as clean typed values (see
+    # rows_schema); None otherwise.
+    rows_frame: pl.DataFrame | None = None
 
     @property
     def errors(self) -> pl.DataFrame:
@@ -185,8 +195,12 @@ def validate_file(
     limits: Limits | None = None,
     batch_rows: int = DEFAULT_BATCH_ROWS,
     display_name: str | None = None,
+    keep_rows: bool = False,
 ) -> ValidationReport:
     """Validate the file at ``source`` against ``standard``.
+
+    With ``keep_rows``, the report's ``rows_frame`` holds every row of the file as the engine
+    cleaned it, typed (see :func:`rows_schema`); otherwise it is None and nothing is kept.
 
     Raises :class:`UnusableFile` when the file cannot be checked at all (not a spreadsheet, a
     zip bomb, the wrong standard, ...); everything else is a problem in the report.
@@ -194,7 +208,33 @@ def validate_file(
     with open_table(
         source, header_score=header_score(standard), limits=limits or Limits()
     ) as table:
-        return _validate_table(table, standard, progress, batch_rows, display_name)
+        return _validate_table(table, standard, progress, batch_rows, display_name, keep_rows)
+
+
+def field_dtype(spec: Field) -> pl.DataType:
+    """The Polars type of a field's clean values: text (identifiers in canonical form) for
+    strings, Int64, Float64, Boolean, Date, and Datetime in UTC."""
+    if spec.type == "integer":
+        return pl.Int64()
+    if spec.type == "number":
+        return pl.Float64()
+    if spec.type == "boolean":
+        return pl.Boolean()
+    if spec.type == "date":
+        return pl.Date()
+    if spec.type == "datetime":
+        return pl.Datetime("us", "UTC")
+    return pl.String()
+
+
+def rows_schema(standard: Standard) -> dict[str, pl.DataType]:
+    """The columns of ``ValidationReport.rows_frame``: ``__row__`` (Int64), one per field of
+    the standard (named by the field, in the standard's order) and ``__valid__`` (Boolean)."""
+    return {
+        ROW: pl.Int64(),
+        **{spec.name: field_dtype(spec) for spec in standard.fields},
+        VALID: pl.Boolean(),
+    }
 
 
 def _validate_table(
@@ -203,6 +243,7 @@ def _validate_table(
     progress: Progress | None,
     batch_rows: int,
     display_name: str | None,
+    keep_rows: bool = False,
 ) -> ValidationReport:
     columns, file_problems = _match_columns(table, standard)
     compiled = _compile(columns)
@@ -229,9 +270,14 @@ def _validate_table(
     failing_rows: list[pl.Series] = []
     rows = 0
     key_columns = ["__row__", *[f"__v_{name}" for name in _key_fields(unique_keys)]]
+    plan = _rows_plan(compiled) if keep_rows else None
+    row_parts: list[pl.DataFrame] = []
     for batch in table.batches(batch_rows):
         rows += batch.height
-        for checked, skip in _check_batch(batch, compiled):
+        checked_parts = _check_batch(batch, compiled)
+        if plan is not None:
+            row_parts.append(_batch_rows(checked_parts, plan))
+        for checked, skip in checked_parts:
             problems = _problems(checked, compiled, skip)
             problem_parts.append(problems)
             failing_rows.append(problems.filter(pl.col("severity") == "error")["row"].unique())
@@ -261,6 +307,10 @@ def _validate_table(
             quality[name].distinct = pl.concat(parts).n_unique()
     for entry in quality.values():
         entry.rows = rows
+    rows_frame = None
+    if keep_rows:
+        invalid = pl.concat(failing_rows).drop_nulls() if failing_rows else None
+        rows_frame = _rows_frame(standard, row_parts, invalid, all_invalid=missing_required)
     return ValidationReport(
         standard=standard,
         file=info,
@@ -268,6 +318,7 @@ def _validate_table(
         valid_rows=rows - bad_rows,
         problems=problems,
         columns=list(quality.values()),
+        rows_frame=rows_frame,
     )
 
 
@@ -850,6 +901,118 @@ def _tally(
             hashes[name] = []
         entry.distinct_approximate = True
         entry.distinct = max(entry.distinct, int(totals[f"d_{name}"]))
+
+
+# --- the clean rows (keep_rows) -------------------------------------------------------------
+
+
+def _typed(spec: Field, value: pl.Expr) -> pl.Expr:
+    """A stage 2 clean value ("__v_<field>") as the field's type. Integers, numbers and
+    booleans are clean text there (checked by regex before this cast); dates are already
+    ``pl.Date``; datetimes are ISO text, with or without an offset."""
+    if spec.type == "integer":
+        return value.cast(pl.Int64, strict=False)
+    if spec.type == "number":
+        return value.cast(pl.Float64, strict=False)
+    if spec.type == "boolean":
+        return value.replace_strict(
+            {"true": True, "false": False}, default=None, return_dtype=pl.Boolean
+        )
+    if spec.type == "datetime":
+        with_offset = value.str.contains(r"[+-][0-9]{2}:[0-9]{2}$")
+        given = (
+            pl.when(with_offset)
+            .then(value)
+            .str.to_datetime(
+                "%Y-%m-%dT%H:%M:%S%.f%:z", time_unit="us", time_zone="UTC", strict=False
+            )
+        )
+        local = (
+            pl.when(~with_offset)
+            .then(value)
+            .str.to_datetime("%Y-%m-%dT%H:%M:%S%.f", time_unit="us", strict=False)
+            .dt.replace_time_zone(LOCAL_TIME_ZONE, ambiguous="earliest", non_existent="null")
+            .dt.convert_time_zone("UTC")
+        )
+        return pl.coalesce(given, local)
+    return value.cast(field_dtype(spec))
+
+
+@dataclass(frozen=True)
+class RowsPlan:
+    """How a batch's clean rows are taken from its checked frames (see _batch_rows)."""
+
+    exprs: list[pl.Expr]  # "__row__" then each field's typed clean value, by field name
+    refined: list[str]  # the fields whose fast path can differ from their full cleaning
+
+
+def _rows_plan(compiled: Compiled) -> RowsPlan:
+    """Per field: its clean value, typed, or null where the cell breaks an error-severity rule
+    (a cell whose first failing rule is a warning keeps its value)."""
+    rules = compiled.rules
+    exprs = [pl.col("__row__").cast(pl.Int64).alias(ROW)]
+    refined = []
+    for column, cleaning in zip(compiled.columns, compiled.clean, strict=True):
+        spec = column.field
+        value = _typed(spec, pl.col(f"__v_{spec.name}"))
+        mine = rules.filter(pl.col("field") == spec.name)
+        if not mine.is_empty():
+            code = pl.col(f"__e_{spec.name}")
+            errors = mine.filter(pl.col("severity") == "error")["code"]
+            if errors.len() == mine.height:
+                value = pl.when(code.is_null()).then(value)
+            elif not errors.is_empty():
+                value = pl.when(~code.is_in(errors.implode()).fill_null(False)).then(value)
+        exprs.append(value.alias(spec.name))
+        if cleaning.canonical is not None:
+            refined.append(spec.name)
+    return RowsPlan(exprs, refined)
+
+
+def _batch_rows(
+    checked_parts: list[tuple[pl.DataFrame, str | None]], plan: RowsPlan
+) -> pl.DataFrame:
+    """A batch's clean rows, in file order: the fast-path frame's, with the rows it skips
+    replaced by those rows as checked in full. They are few (only values not already clean),
+    so they are written into place (scatter) rather than merged or sorted. Fields with no fast
+    path are the same either way and are left alone."""
+    (checked, skip), *rest = checked_parts
+    rows = checked.select(plan.exprs)
+    if skip is None or not rest:
+        return rows
+    (full, _), *_ = rest
+    positions = checked[skip].arg_true()
+    fixed = full.select(plan.exprs)
+    return rows.with_columns([rows[name].scatter(positions, fixed[name]) for name in plan.refined])
+
+
+def _rows_frame(
+    standard: Standard,
+    parts: list[pl.DataFrame],
+    invalid: pl.Series | None,
+    *,
+    all_invalid: bool,
+) -> pl.DataFrame:
+    """The batches' clean rows as one frame of ``rows_schema(standard)``: fields the file lacks
+    as typed nulls, and ``__valid__`` false on exactly the rows ``valid_rows`` does not count."""
+    schema = rows_schema(standard)
+    frame = (
+        pl.concat(parts, how="vertical", rechunk=False)
+        if parts
+        else pl.DataFrame(schema={ROW: pl.Int64()})
+    )
+    missing = [
+        pl.lit(None, dtype=dtype).alias(name)
+        for name, dtype in schema.items()
+        if name not in frame.columns and name != VALID
+    ]
+    if all_invalid or invalid is None:
+        valid = pl.lit(not all_invalid)
+    else:
+        valid = ~pl.col(ROW).is_in(invalid.unique().implode())
+    return frame.with_columns(*missing, valid.alias(VALID)).select(
+        [pl.col(name).cast(dtype) for name, dtype in schema.items()]
+    )
 
 
 # --- uniqueness across the whole file --------------------------------------------------------

@@ -180,3 +180,14 @@ def framework_of(
             by=Actor.system(), framework=framework, organisation=organisation
         )
     return framework
+
+
+def combined_authority() -> Organisation:
+    """Greater Manchester Combined Authority, with its real GSS code."""
+    organisation = OrganisationFactory(
+        name="Greater Manchester Combined Authority",
+        sector=Sector.COMBINED_AUTHORITY,
+        gss_code="E47000001",
+    )
+    assert isinstance(organisation, Organisation)
+    return organisation

@@ -21,6 +21,8 @@ REGISTRARS = (
     "accord.vault.backup_cli",
     "accord.standards.cli",
     "accord.submissions.cli",
+    "accord.submissions.collections_cli",
+    "accord.tasks.cli",
 )
 
 

@@ -185,14 +185,19 @@ INSTALLED_APPS = [
     "govuk_frontend_django",
     # The JSON API's docs page from django-ninja's bundled Swagger UI files, not a CDN.
     "ninja",
+    # Background tasks (ADR 0009): Django's tasks API and its database backend.
+    "django_tasks",
+    "django_tasks_db",
     "accord.audit",
     "accord.organisations",
     "accord.access",
     "accord.standards",
     "accord.agreements",
     "accord.data_requests",
+    "accord.submissions",
     "accord.vault",
     "accord.notifications",
+    "accord.tasks",
     "accord.web",
     "accord.demo",
 ]
@@ -355,6 +360,21 @@ AUDIT_CHECKPOINT_INTERVAL = int(env("ACCORD_AUDIT_CHECKPOINT_SECONDS", "3600"))
 # How often `accord serve` runs the retention task (seconds; first run at start); 0 turns it
 # off, for deployments that run `accord retention run` from cron instead.
 RETENTION_INTERVAL = int(env("ACCORD_RETENTION_SECONDS", "3600"))
+
+# Background tasks (ADR 0009). "database" (the default) queues them in the database, where they
+# survive a restart, for the worker that `accord serve` runs in a thread (or `accord worker` runs
+# alone); "immediate" runs each task at once, in the process that asks for it.
+TASKS_BACKEND = env("ACCORD_TASKS_BACKEND", "database").strip().lower()
+_TASK_BACKENDS = {
+    "database": "django_tasks_db.DatabaseBackend",
+    "immediate": "django_tasks.backends.immediate.ImmediateBackend",
+}
+if TASKS_BACKEND not in _TASK_BACKENDS:
+    raise ImproperlyConfigured("ACCORD_TASKS_BACKEND must be 'database' or 'immediate'.")
+TASKS = {"default": {"BACKEND": _TASK_BACKENDS[TASKS_BACKEND], "QUEUES": ["default"]}}
+# Whether `accord serve` and `accord demo` run the database worker in a thread beside the web
+# server. Turn off when separate `accord worker` processes run the queue.
+TASKS_WORKER_IN_PROCESS = env_bool("ACCORD_TASKS_WORKER", True)
 
 # Largest file the "check a file" page accepts (bytes). The command line, `accord validate`,
 # checks national files of any size; the page is for what people upload from a browser.

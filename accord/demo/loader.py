@@ -42,6 +42,7 @@ from accord.organisations.actions import add_member, create_organisation
 from accord.organisations.enums import Role, Sector
 from accord.organisations.models import Membership, Organisation, User
 
+from .collections import store_demo_collection
 from .datasets import store_demo_datasets
 from .frameworks import store_demo_framework
 from .geography import geography
@@ -193,6 +194,10 @@ PERSONAS: tuple[DemoPersona, ...] = (
                 "Caldicott Guardian", (("kmicb", (Role.CALDICOTT_GUARDIAN,)),)),
     DemoPersona(_address("manager", "oakleigh"), "Grace", "Mensah",
                 "care home manager", (("oakleigh", (Role.DATA_OFFICER,)),)),
+    DemoPersona(_address("manager", "kingfisher"), "Samuel", "Adeyemi",
+                "care home manager", (("kingfisher", (Role.DATA_OFFICER,)),)),
+    DemoPersona(_address("manager", "riverside"), "Lucy", "Fraser",
+                "care home manager", (("riverside", (Role.DATA_OFFICER,)),)),
     DemoPersona(_address("data", "mhclg"), "Oliver", "Price",
                 "national data team", (("mhclg", (Role.DATA_OFFICER,)),)),
     DemoPersona(_address("analyst", "gmca"), "Jack", "Turner",
@@ -275,6 +280,7 @@ def load_demo(*, password: str, reset_passwords: bool = False) -> DemoSummary:
         logins.append(_login(spec, user))
     created.extend(store_demo_datasets(organisations))
     created.extend(store_demo_framework(organisations))
+    created.extend(store_demo_collection(organisations))
     return DemoSummary(
         organisations=tuple(o.name for o in organisations.values()),
         personas=tuple(logins),

@@ -21,6 +21,9 @@ class Topic(models.TextChoices):
     AGREEMENT_REVIEW_OVERDUE = "agreement_review_overdue", "Agreement review overdue"
     AGREEMENT_EXPIRED = "agreement_expired", "Agreement expired"
     DATA_REQUEST = "data_request", "Data request"
+    SUBMISSION = "submission", "Return checked"
+    RETURN_DUE = "return_due", "Return due"
+    RETURN_LATE = "return_late", "Return late"
 
 
 class Notification(models.Model):

@@ -6,6 +6,7 @@ from .views import (
     api_tokens,
     audit,
     auth,
+    collections,
     data_requests,
     home,
     invitation,
@@ -13,6 +14,7 @@ from .views import (
     organisation,
     register,
     standards,
+    tasks,
     vault,
 )
 
@@ -103,7 +105,11 @@ urlpatterns = [
     *agreement_exports.urlpatterns,
     # Agreements and frameworks: drafting, signing, lifecycle
     *agreements.urlpatterns,
+    # Collections and submissions
+    *collections.urlpatterns,
     # Data requests
     *data_requests.urlpatterns,
     *api_tokens.urlpatterns,
+    # Progress of background work, polled by the progress indicator
+    *tasks.urlpatterns,
 ]

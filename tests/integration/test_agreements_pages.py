@@ -25,7 +25,7 @@ from accord.organisations.enums import Role, Sector
 from accord.organisations.models import Organisation
 from accord.standards.queries import get_standard
 from accord.web import drafting
-from tests.factories import OrganisationFactory, framework_of, member_actor
+from tests.factories import OrganisationFactory, combined_authority, framework_of, member_actor
 
 from .helpers import (
     assert_forbidden_page,
@@ -56,11 +56,7 @@ def kent() -> Organisation:
 
 @pytest.fixture
 def gmca() -> Organisation:
-    return OrganisationFactory(
-        name="Greater Manchester Combined Authority",
-        sector=Sector.COMBINED_AUTHORITY,
-        gss_code="E47000001",
-    )
+    return combined_authority()
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from accord.data_requests import actions
 from accord.data_requests.models import DataRequest, RequestComment, RequestHolder
 from accord.organisations.enums import Role, Sector
 from accord.organisations.models import Organisation
-from tests.factories import OrganisationFactory, framework_of, member_actor
+from tests.factories import OrganisationFactory, combined_authority, framework_of, member_actor
 
 from .helpers import (
     assert_forbidden_page,
@@ -43,11 +43,7 @@ member = member_actor
 
 @pytest.fixture
 def gmca() -> Organisation:
-    return OrganisationFactory(
-        name="Greater Manchester Combined Authority",
-        sector=Sector.COMBINED_AUTHORITY,
-        gss_code="E47000001",
-    )
+    return combined_authority()
 
 
 @pytest.fixture

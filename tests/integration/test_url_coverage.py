@@ -61,6 +61,7 @@ COVERED_BY: dict[str, str] = {
     "web:agreement_import": "test_agreement_exports",
     "web:api_tokens": "test_api_tokens",
     "web:revoke_api_token": "test_api_tokens",
+    "web:task_progress": "test_task_progress",
     "web:agreements": "test_agreements_pages",
     "web:new_agreement": "test_agreements_pages",
     "web:agreement": "test_agreements_pages",
@@ -83,6 +84,14 @@ COVERED_BY: dict[str, str] = {
     "web:approve_request": "test_data_requests_pages",
     "web:decline_request": "test_data_requests_pages",
     "web:withdraw_request": "test_data_requests_pages",
+    "web:collections": "test_collections_pages",
+    "web:new_collection": "test_collections_pages",
+    "web:collection": "test_collections_pages",
+    "web:add_contributor": "test_collections_pages",
+    "web:submit_return": "test_collections_pages",
+    "web:compiled_download": "test_collections_pages",
+    "web:submission": "test_collections_pages",
+    "web:problems_download": "test_collections_pages",
     # The JSON API (accord/api): each operation is a route named after its function.
     "api:api-root": "test_api_agreements",
     "api:openapi-json": "test_api_agreements",
@@ -114,6 +123,12 @@ COVERED_BY: dict[str, str] = {
     "api:withdraw_request": "test_api_data_requests",
     "api:list_frameworks": "test_api_frameworks",
     "api:get_framework": "test_api_frameworks",
+    "api:list_collections": "test_api_collections",
+    "api:get_collection": "test_api_collections",
+    "api:submit_return": "test_api_collections",
+    "api:get_submission": "test_api_collections",
+    "api:get_submission_problems": "test_api_collections",
+    "api:get_compiled_collection": "test_api_collections",
 }
 
 

@@ -22,6 +22,7 @@ from accord.standards.queries import get_standard
 from tests.factories import (
     OrganisationFactory,
     UserFactory,
+    combined_authority,
     framework_of,
     member_actor,
 )
@@ -88,11 +89,7 @@ def kent() -> Organisation:
 
 @pytest.fixture
 def gmca() -> Organisation:
-    return OrganisationFactory(
-        name="Greater Manchester Combined Authority",
-        sector=Sector.COMBINED_AUTHORITY,
-        gss_code="E47000001",
-    )
+    return combined_authority()
 
 
 @pytest.fixture

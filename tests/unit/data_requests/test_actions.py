@@ -22,6 +22,7 @@ from accord.organisations.enums import Role, Sector
 from accord.organisations.models import Organisation
 from tests.factories import (
     OrganisationFactory,
+    combined_authority,
     framework_of,
     member_actor,
 )
@@ -48,11 +49,7 @@ def events_since(seq: int, action: str | None = None) -> list[AuditEvent]:
 
 @pytest.fixture
 def gmca() -> Organisation:
-    return OrganisationFactory(
-        name="Greater Manchester Combined Authority",
-        sector=Sector.COMBINED_AUTHORITY,
-        gss_code="E47000001",
-    )
+    return combined_authority()
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from accord.data_requests.models import DataRequest
 from accord.organisations.enums import Role, Sector
 from accord.organisations.models import Organisation
 from accord.standards.queries import get_standard
-from tests.factories import OrganisationFactory, framework_of, member_actor
+from tests.factories import OrganisationFactory, combined_authority, framework_of, member_actor
 
 pytestmark = pytest.mark.django_db
 
@@ -28,11 +28,7 @@ member = member_actor
 
 @pytest.fixture
 def gmca() -> Organisation:
-    return OrganisationFactory(
-        name="Greater Manchester Combined Authority",
-        sector=Sector.COMBINED_AUTHORITY,
-        gss_code="E47000001",
-    )
+    return combined_authority()
 
 
 @pytest.fixture

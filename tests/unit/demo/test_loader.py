@@ -174,6 +174,8 @@ def test_every_write_is_audited_as_the_demo():
         "vault.copy.released": sum(1 for d in demo_datasets() if d.copy_to),
         "framework.created": 1,
         "framework.member_added": len(ORGANISATIONS),
+        "collection.created": 1,
+        "collection.contributor_added": 3,
     }
     assert AuditEvent.objects.count() == events.count()
 

@@ -1,0 +1,28 @@
+"""The submissions app's background tasks (ADR 0009): thin wrappers, so the work itself
+(``processing``) can be called directly where a caller needs it now."""
+
+from __future__ import annotations
+
+from django_tasks import task
+
+from accord.tasks.actions import tracking
+
+from . import processing
+
+CHECK_FAILED = (
+    "The check stopped unexpectedly. Your file is safe; it will be checked again, or send it "
+    "again if this does not clear."
+)
+COMPILE_FAILED = "Compiling the collection stopped unexpectedly; it will be tried again."
+
+
+@task()
+def check_submission_task(submission_id: str, progress_id: str) -> None:
+    with tracking(progress_id, failure_message=CHECK_FAILED) as progress:
+        processing.check_submission(submission_id, progress=progress)
+
+
+@task()
+def compile_collection_task(collection_id: str, progress_id: str) -> None:
+    with tracking(progress_id, failure_message=COMPILE_FAILED):
+        processing.compile_collection(collection_id)

@@ -199,6 +199,14 @@ def print_summary(
     say(f"{site_url}/standards/ (try the care home template, filled in badly); the same check")
     say("runs offline: `accord validate --standard care-home-daily-status FILE`.")
     say()
+    say("From a data request to an agreement: sign in as the combined authority's analyst,")
+    say(f"ask Kent for data at {site_url}/requests/, approve as Kent's DPO, draft, sign as both")
+    say(f"DPOs; active agreements appear on {site_url}/register/.")
+    say()
+    say("Care home returns: sign in as a care home manager and send the day's status at")
+    say(f"{site_url}/collections/; the combined authority's analyst sees who has sent what, who")
+    say("is late, and the compiled dataset. `accord collections remind` sends the reminders.")
+    say()
     out.flush()
 
 

@@ -45,6 +45,10 @@ CHECK_PURPOSE = "Checking a return against its data standard for the organisatio
 COMPILE_PURPOSE = "Compiling a collection's accepted returns for the organisation that runs it"
 # A column missing in at least this share of accepted rows earns an automatic caveat.
 CAVEAT_MISSING_SHARE = 0.05
+CHECK_CRASHED = (
+    "Accord could not finish checking this file: the fault is ours, not the file's. Send it "
+    "again; if it happens again, contact support."
+)
 # Who hears a submission's outcome at the organisation that sent it.
 SUBMITTER_ROLES = ("data_officer", "analyst", "organisation_admin", "information_asset_owner")
 
@@ -143,6 +147,8 @@ def check_submission(submission_id: str, *, progress: TaskProgress | None = None
         resource=resource_for(submission.upload),
         purpose=CHECK_PURPOSE,
     )
+    if decision.denied:
+        return _reject(submission, actor, f"Accord could not read the file: {decision.reason}")
     standard = standard_of(collection)
     try:
         with private_workspace() as folder:
@@ -160,6 +166,10 @@ def check_submission(submission_id: str, *, progress: TaskProgress | None = None
             )
     except UnusableFile as unusable:
         return _reject(submission, actor, unusable.message)
+    except Exception:
+        # Our fault, not the sender's: say so, keep nothing half-done, and log the detail.
+        logger.exception("Checking submission %s failed", submission.pk)
+        return _reject(submission, actor, CHECK_CRASHED)
     return _conclude(submission, actor, standard, report)
 
 

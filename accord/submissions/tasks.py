@@ -10,10 +10,13 @@ from accord.tasks.actions import tracking
 from . import processing
 
 CHECK_FAILED = (
-    "The check stopped unexpectedly. Your file is safe; it will be checked again, or send it "
-    "again if this does not clear."
+    "The check stopped unexpectedly. Your file is stored safely; send it again, and if this "
+    "happens again, contact support."
 )
-COMPILE_FAILED = "Compiling the collection stopped unexpectedly; it will be tried again."
+COMPILE_FAILED = (
+    "Compiling the collection stopped unexpectedly; it is compiled again when the next return "
+    "is accepted."
+)
 
 
 @task()

@@ -11,6 +11,7 @@ import pytest
 
 from accord.access.decisions import decide
 from accord.access.enums import Action
+from accord.audit.actor import Actor
 from accord.audit.exceptions import NotPermitted, Refused
 from accord.audit.models import AuditEvent
 from accord.organisations.enums import Role, Sector
@@ -240,3 +241,20 @@ def test_only_the_owner_adds_contributors(collection, homes) -> None:
             collection=collection,
             organisation=homes[1],
         )
+
+
+def test_a_check_that_cannot_finish_rejects_the_return_saying_the_fault_is_ours(
+    collection, homes
+) -> None:
+    from accord.submissions.processing import CHECK_CRASHED
+    from accord.vault import actions as vault
+
+    submission = send(collection, homes[0], good())
+    # The upload is destroyed before the check runs (as retention or erasure could do).
+    vault.crypto_shred(by=Actor.system(), obj=submission.upload, reason="Test: gone early")
+    run_queued_tasks()
+    submission.refresh_from_db()
+    assert submission.state == "rejected"
+    assert submission.reason == CHECK_CRASHED
+    assert TaskProgress.objects.get(pk=submission.progress_id).state == "done"
+    assert not CompiledDataset.objects.exists()

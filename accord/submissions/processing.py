@@ -128,11 +128,12 @@ def check_submission(submission_id: str, *, progress: TaskProgress | None = None
     submission = Submission.objects.select_related(
         "collection", "organisation", "upload", "collection__owner"
     ).get(pk=submission_id)
-    if submission.state != "received":
-        return submission  # already checked (a task run twice does no harm)
     collection = submission.collection
     actor = _task(Task.VALIDATION, submission.organisation_id, submission.organisation.name)
     with transaction.atomic():
+        state = Submission.objects.select_for_update().values_list("state", flat=True)
+        if state.get(pk=submission.pk) != "received":
+            return submission  # already taken by another run: a task run twice does no harm
         _move(submission, "start")
         submission.save(update_fields=["state"])
         record(

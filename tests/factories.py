@@ -191,3 +191,47 @@ def combined_authority() -> Organisation:
     )
     assert isinstance(organisation, Organisation)
     return organisation
+
+
+def active_care_home_agreement(provider: Organisation, recipient: Organisation, today=None):
+    """An agreement in force, drafted from a framework's one-way disclosure template, whose flow
+    carries the care home daily status standard from ``provider`` to ``recipient``."""
+    from accord.agreements import actions
+    from accord.organisations.actors import actor_for
+    from accord.standards.queries import get_standard
+
+    def signer(organisation: Organisation):
+        membership = MembershipFactory(
+            organisation=organisation, roles=[Role.DPO, Role.SENIOR_MANAGER]
+        )
+        return actor_for(membership.user, membership)
+
+    framework = framework_of(
+        provider,
+        recipient,
+        slug="sharing-accord",
+        name="Sharing Accord",
+        template_types=["data_disclosure_agreement"],
+    )
+    agreement = actions.draft_from_framework(
+        by=signer(recipient),
+        framework=framework,
+        agreement_type="data_disclosure_agreement",
+        provider=provider,
+        recipient=recipient,
+        title="Residential settings status sharing",
+        standards=[get_standard("care-home-daily-status")],
+        frequency="daily",
+        today=today,
+    )
+    signers = [signer(provider), signer(recipient)]
+    actions.submit(by=signers[0], agreement=agreement, today=today)
+    for person in signers:
+        for role in ("dpo", "senior_manager"):
+            agreement.refresh_from_db()
+            if agreement.status == "in_review":
+                actions.sign(by=person, agreement=agreement, role=role, today=today)
+    actions.activate(by=signers[0], agreement=agreement, today=today)
+    agreement.refresh_from_db()
+    assert agreement.status == "active"
+    return agreement

@@ -214,6 +214,22 @@ def _move(by: Actor, agreement: Agreement, event: str, **details: object) -> Agr
     return agreement
 
 
+MAX_REASON = 2000
+
+
+def _reason(reason: str, agreement: Agreement, missing: str) -> str:
+    """A reason the other parties will read: required, and short enough to read."""
+    reason = reason.strip()
+    if not reason:
+        raise Refused(missing, target=_target(agreement))
+    if len(reason) > MAX_REASON:
+        raise Refused(
+            f"Keep the reason under {MAX_REASON} characters; the parties read it in a notice.",
+            target=_target(agreement),
+        )
+    return reason
+
+
 def _refuse_blockers(agreement: Agreement, today: dt.date, doing: str) -> None:
     found = rules.blockers(rules.check(document_of(agreement), today=today))
     if found:
@@ -315,9 +331,8 @@ def suspend(*, by: Actor, agreement: Agreement, reason: str) -> Agreement:
     """Stop sharing under an active agreement at once, until resumed."""
     agreement = Agreement.objects.select_for_update().get(pk=agreement.pk)
     _require_party_member(by, agreement, DECIDING_ROLES)
-    if not reason.strip():
-        raise Refused("Say why the agreement is suspended.", target=_target(agreement))
-    return _move(by, agreement, "suspend", reason=reason.strip())
+    reason = _reason(reason, agreement, "Say why the agreement is suspended.")
+    return _move(by, agreement, "suspend", reason=reason)
 
 
 @audited("agreement.active")
@@ -333,9 +348,8 @@ def resume(*, by: Actor, agreement: Agreement, today: dt.date | None = None) -> 
 def terminate(*, by: Actor, agreement: Agreement, reason: str) -> Agreement:
     agreement = Agreement.objects.select_for_update().get(pk=agreement.pk)
     _require_party_member(by, agreement, DECIDING_ROLES)
-    if not reason.strip():
-        raise Refused("Say why the agreement is ended.", target=_target(agreement))
-    return _move(by, agreement, "terminate", reason=reason.strip())
+    reason = _reason(reason, agreement, "Say why the agreement is ended.")
+    return _move(by, agreement, "terminate", reason=reason)
 
 
 # Returning for changes ------------------------------------------------------------------------
@@ -347,8 +361,7 @@ def return_for_changes(*, by: Actor, agreement: Agreement, reason: str) -> Agree
     they were given to a text that is about to change."""
     agreement = Agreement.objects.select_for_update().get(pk=agreement.pk)
     _require_party_member(by, agreement, DRAFTING_ROLES)
-    if not reason.strip():
-        raise Refused("Say what needs to change.", target=_target(agreement))
+    reason = _reason(reason, agreement, "Say what needs to change.")
     voided = agreement.current.signatures.count()
     agreement.current.signatures.all().delete()
     version = agreement.current
@@ -356,7 +369,7 @@ def return_for_changes(*, by: Actor, agreement: Agreement, reason: str) -> Agree
     version.document = document.model_dump(mode="json", by_alias=True)
     version.digest = _digest(document)
     version.save(update_fields=["document", "digest"])
-    return _move(by, agreement, "return", reason=reason.strip(), signatures_voided=voided)
+    return _move(by, agreement, "return", reason=reason, signatures_voided=voided)
 
 
 # Frameworks -----------------------------------------------------------------------------------

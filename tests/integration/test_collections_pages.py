@@ -437,6 +437,10 @@ def test_the_owner_adds_a_contributor(gmca, homes, framework) -> None:
     # Choosing nobody says so.
     response = client.post(f"/collections/{collection.pk}/contributors/", {"organisation": ""})
     assert "Choose an organisation to add." in text_of(follow(client, response))
+    # Something that is not an organisation's number gets the same answer, not an error page.
+    for bad in ("abc", "-1", "1e3", "999999"):
+        response = client.post(f"/collections/{collection.pk}/contributors/", {"organisation": bad})
+        assert "Choose an organisation to add." in text_of(follow(client, response))
     # Adding the same organisation again is refused.
     response = client.post(
         f"/collections/{collection.pk}/contributors/", {"organisation": str(homes[0].pk)}

@@ -324,96 +324,38 @@ def _lifecycle(
     return redirect("web:agreement", agreement_id=target.pk)
 
 
-@login_required
-@require_POST
-def submit(request: HttpRequest, agreement_id: str) -> HttpResponse:
-    return _lifecycle(
-        request,
-        agreement_id,
-        lambda a: actions.submit(by=actor(request), agreement=a),
-        "Sent to every party for signature.",
-    )
+def _button(do: Callable[..., object], done: str, field: str = "") -> Callable[..., HttpResponse]:
+    """A lifecycle button's view: POST only, calling ``do`` with the reason or role posted in
+    ``field`` (if any); the action checks who may press it."""
+
+    @login_required
+    @require_POST
+    def view(request: HttpRequest, agreement_id: str) -> HttpResponse:
+        posted = {field: request.POST.get(field, "")} if field else {}
+        return _lifecycle(
+            request, agreement_id, lambda a: do(by=actor(request), agreement=a, **posted), done
+        )
+
+    return view
 
 
-@login_required
-@require_POST
-def sign(request: HttpRequest, agreement_id: str) -> HttpResponse:
-    role = request.POST.get("role", "")
-    return _lifecycle(
-        request,
-        agreement_id,
-        lambda a: actions.sign(by=actor(request), agreement=a, role=role),
-        "Signed.",
-    )
-
-
-@login_required
-@require_POST
-def activate(request: HttpRequest, agreement_id: str) -> HttpResponse:
-    return _lifecycle(
-        request,
-        agreement_id,
-        lambda a: actions.activate(by=actor(request), agreement=a),
-        "The agreement is in force.",
-    )
-
-
-@login_required
-@require_POST
-def suspend(request: HttpRequest, agreement_id: str) -> HttpResponse:
-    reason = request.POST.get("reason", "")
-    return _lifecycle(
-        request,
-        agreement_id,
-        lambda a: actions.suspend(by=actor(request), agreement=a, reason=reason),
-        "Suspended: nothing may be shared under it until it is resumed.",
-    )
-
-
-@login_required
-@require_POST
-def resume(request: HttpRequest, agreement_id: str) -> HttpResponse:
-    return _lifecycle(
-        request,
-        agreement_id,
-        lambda a: actions.resume(by=actor(request), agreement=a),
-        "Resumed: sharing is allowed again.",
-    )
-
-
-@login_required
-@require_POST
-def terminate(request: HttpRequest, agreement_id: str) -> HttpResponse:
-    reason = request.POST.get("reason", "")
-    return _lifecycle(
-        request,
-        agreement_id,
-        lambda a: actions.terminate(by=actor(request), agreement=a, reason=reason),
-        "The agreement has ended.",
-    )
-
-
-@login_required
-@require_POST
-def return_for_changes(request: HttpRequest, agreement_id: str) -> HttpResponse:
-    reason = request.POST.get("reason", "")
-    return _lifecycle(
-        request,
-        agreement_id,
-        lambda a: actions.return_for_changes(by=actor(request), agreement=a, reason=reason),
-        "Returned to draft. Signatures given so far no longer count.",
-    )
-
-
-@login_required
-@require_POST
-def amend(request: HttpRequest, agreement_id: str) -> HttpResponse:
-    return _lifecycle(
-        request,
-        agreement_id,
-        lambda a: actions.start_amendment(by=actor(request), agreement=a),
-        "Amendment started. The agreement stays in force until the amendment is.",
-    )
+submit = _button(actions.submit, "Sent to every party for signature.")
+sign = _button(actions.sign, "Signed.", "role")
+activate = _button(actions.activate, "The agreement is in force.")
+suspend = _button(
+    actions.suspend, "Suspended: nothing may be shared under it until it is resumed.", "reason"
+)
+resume = _button(actions.resume, "Resumed: sharing is allowed again.")
+terminate = _button(actions.terminate, "The agreement has ended.", "reason")
+return_for_changes = _button(
+    actions.return_for_changes,
+    "Returned to draft. Signatures given so far no longer count.",
+    "reason",
+)
+amend = _button(
+    actions.start_amendment,
+    "Amendment started. The agreement stays in force until the amendment is.",
+)
 
 
 # Frameworks -----------------------------------------------------------------------------------

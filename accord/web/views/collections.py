@@ -226,9 +226,12 @@ def collection_detail(request: HttpRequest, collection_id: str) -> HttpResponse:
 def add_contributor(request: HttpRequest, collection_id: str) -> HttpResponse:
     membership = current_membership(request)
     collection = queries.collection_for(membership.organisation_id, collection_id)
-    organisation = Organisation.objects.filter(
-        pk=request.POST.get("organisation") or 0, is_active=True
-    ).first()
+    chosen = request.POST.get("organisation", "")
+    organisation = (
+        Organisation.objects.filter(pk=int(chosen), is_active=True).first()
+        if chosen.isdigit()
+        else None
+    )
     if organisation is None:
         messages.error(request, "Choose an organisation to add.")
     else:

@@ -254,3 +254,12 @@ def test_another_organisation_can_never_move_an_agreement(
     assert actions_since(before) == [(audited_as, "refused")]
     agreement.refresh_from_db()
     assert agreement.status == "approved"
+
+
+def test_a_reason_too_long_to_read_is_refused(boroughs) -> None:
+    hackney, _islington = boroughs
+    agreement = draft(boroughs)
+    with pytest.raises(Refused, match="under 2000 characters"):
+        actions.return_for_changes(
+            by=person(hackney, Role.DPO), agreement=agreement, reason="x" * 2001
+        )

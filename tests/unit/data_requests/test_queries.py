@@ -10,13 +10,17 @@ import pytest
 from django.http import Http404
 
 from accord.agreements import actions as agreement_actions
-from accord.agreements.models import Agreement
 from accord.data_requests import actions, queries
 from accord.data_requests.models import DataRequest
 from accord.organisations.enums import Role, Sector
 from accord.organisations.models import Organisation
 from accord.standards.queries import get_standard
-from tests.factories import OrganisationFactory, combined_authority, framework_of, member_actor
+from tests.factories import (
+    OrganisationFactory,
+    active_care_home_agreement,
+    combined_authority,
+    member_actor,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -57,32 +61,6 @@ def ask(requester: Organisation, holders: list[Organisation], **changes) -> Data
         **changes,
     }
     return actions.post(by=member(requester, Role.ANALYST), holders=holders, **fields)
-
-
-def active_care_home_agreement(kent: Organisation, gmca: Organisation) -> Agreement:
-    framework = framework_of(kent, gmca, template_types=["data_disclosure_agreement"])
-    agreement = agreement_actions.draft_from_framework(
-        by=member(gmca, Role.ANALYST),
-        framework=framework,
-        agreement_type="data_disclosure_agreement",
-        provider=kent,
-        recipient=gmca,
-        title="Residential settings status sharing",
-        standards=[get_standard("care-home-daily-status")],
-        frequency="daily",
-        today=TODAY,
-    )
-    signers = [member(org, Role.DPO, Role.SENIOR_MANAGER) for org in (kent, gmca)]
-    agreement_actions.submit(by=signers[0], agreement=agreement, today=TODAY)
-    for signer in signers:
-        for role in ("dpo", "senior_manager"):
-            agreement.refresh_from_db()
-            if agreement.status == "in_review":
-                agreement_actions.sign(by=signer, agreement=agreement, role=role, today=TODAY)
-    agreement_actions.activate(by=signers[0], agreement=agreement, today=TODAY)
-    agreement.refresh_from_db()
-    assert agreement.status == "active"
-    return agreement
 
 
 # --- who sees which request -------------------------------------------------------------------
@@ -148,7 +126,7 @@ def test_a_standard_about_the_question_is_suggested(gmca) -> None:
 
 
 def test_an_agreement_in_force_using_the_standard_is_suggested(gmca, kent, camden) -> None:
-    agreement = active_care_home_agreement(kent, gmca)
+    agreement = active_care_home_agreement(kent, gmca, TODAY)
     found = queries.may_already_answer("zebra crossings", ["care-home-daily-status"], camden.pk)
     agreements = [s for s in found if s.kind == "agreement"]
     assert [s.title for s in agreements] == ["Residential settings status sharing"]
@@ -169,7 +147,7 @@ def test_an_agreement_in_force_using_the_standard_is_suggested(gmca, kent, camde
 
 
 def test_an_agreement_in_force_with_a_similar_title_is_suggested(gmca, kent, camden) -> None:
-    active_care_home_agreement(kent, gmca)
+    active_care_home_agreement(kent, gmca, TODAY)
     found = queries.may_already_answer("residential settings status", [], camden.pk)
     assert "agreement" in [s.kind for s in found]
 

@@ -258,3 +258,28 @@ def test_a_check_that_cannot_finish_rejects_the_return_saying_the_fault_is_ours(
     assert submission.reason == CHECK_CRASHED
     assert TaskProgress.objects.get(pk=submission.progress_id).state == "done"
     assert not CompiledDataset.objects.exists()
+
+
+def test_an_ended_agreement_stops_returns_it_covered(gmca, homes) -> None:
+    from accord.agreements import actions as agreement_actions
+    from tests.factories import active_care_home_agreement
+
+    agreement = active_care_home_agreement(homes[0], gmca)
+    runner = member_actor(gmca, Role.ANALYST)
+    covered = actions.create_collection(
+        by=runner,
+        slug="care-homes-by-agreement",
+        name="Care homes under agreement",
+        standard=CARE_HOME,
+        schedule="daily",
+        starts_on=DAY,
+    )
+    contributor = actions.add_contributor(by=runner, collection=covered, organisation=homes[0])
+    assert contributor.agreement == agreement
+    send(covered, homes[0], good())  # covered while the agreement is in force
+    agreement_actions.terminate(
+        by=member_actor(gmca, Role.DPO), agreement=agreement, reason="Service ended."
+    )
+    with pytest.raises(Refused, match="has no agreement"):
+        send(covered, homes[0], good())
+    assert Submission.objects.filter(collection=covered).count() == 1

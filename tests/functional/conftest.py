@@ -86,7 +86,11 @@ def assert_accessible(page: Page) -> None:
     """No axe-core violations (WCAG 2.2 A and AA, and best practice) on the current page.
 
     axe is evaluated through the DevTools protocol, which the page's strict Content Security
-    Policy does not (and should not) allow as an inline script."""
+    Policy does not (and should not) allow as an inline script.
+
+    A click that navigates returns once the new page has committed, before its document is
+    parsed, so this waits for the page to finish loading before axe looks at it."""
+    page.wait_for_load_state("load")
     page.evaluate(AXE.read_text())
     result = page.evaluate(
         """async () => await axe.run(document, {

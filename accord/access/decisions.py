@@ -16,21 +16,30 @@ that reads the vault takes a decision and calls ``decision.require(...)`` before
 This guards against mistakes — code that builds, edits or reuses a decision it was not given —
 not against hostile code running inside the process, which could do anything.
 
-The first cut knows two grounds (DESIGN.md, "Who may read shared data"): an organisation
-reading its own data, as its controller, and Accord's own tasks processing data on the
-controller's behalf. Everything else is denied until agreements are added.
+The grounds are DESIGN.md's "Who may read shared data": an organisation reading its own data,
+as its controller; a recipient reading what an active agreement's flow grants it (fields,
+rows, actions, for a purpose the agreement names, within its term); the owner of derived data
+(a compiled collection) reading it as the agreements with each of its sources grant; and
+Accord's own tasks processing data on the controller's behalf. Platform staff read metadata
+only. Everything else is denied.
+
+Derived data names the controllers of everything it was made from (``Resource.sources``): a
+reader needs a ground for every one of them, for the same action and purpose, and the
+obligations of all of them apply together (the strictest wins).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import uuid
+from collections.abc import Iterable
 from dataclasses import InitVar, dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, NoReturn
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.formats import date_format
 
 from accord.audit.actions import record
 from accord.audit.actor import Actor, ActorKind
@@ -71,14 +80,27 @@ class Resource:
     kind: ResourceKind
     id: str
     owner_organisation_id: str
+    # The fields asked for; empty asks for whatever the reader may have.
     fields: tuple[str, ...] = ()
     description: str = field(default="", compare=False)
+    # The data standard (slug) its records follow, which agreements' datasets name.
+    dataset: str = ""
+    # For derived data: the controllers of everything it was made from, other than the owner.
+    sources: tuple[str, ...] = ()
+    # State, not identity: read afresh for every decision, and checked again by the vault.
+    deleted: bool = field(default=False, compare=False)
+    # Derived data whose sources (any of them) have been deleted since it was made.
+    sources_deleted: bool = field(default=False, compare=False)
+    retention_deadline: datetime | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "kind", ResourceKind(self.kind))
         object.__setattr__(self, "id", str(self.id).strip())
         object.__setattr__(self, "owner_organisation_id", str(self.owner_organisation_id).strip())
         object.__setattr__(self, "fields", tuple(str(name) for name in self.fields))
+        owner = self.owner_organisation_id
+        sources = sorted({str(s).strip() for s in self.sources} - {owner, ""})
+        object.__setattr__(self, "sources", tuple(sources))
         if not self.id:
             raise ValueError("A resource needs an id.")
         if len(self.id) > RESOURCE_ID_MAX_LENGTH:
@@ -90,6 +112,11 @@ class Resource:
     def ref(self) -> str:
         """How the audit log names it: ``<kind>:<id>``."""
         return f"{self.kind.value}:{self.id}"
+
+    @property
+    def controllers(self) -> tuple[str, ...]:
+        """Every organisation whose data this is: the owner, then the sources' controllers."""
+        return (self.owner_organisation_id, *self.sources)
 
 
 @dataclass(frozen=True)
@@ -106,6 +133,12 @@ class Obligations:
     aggregate_only: bool = False
     # The controller whose data a task processes, on its behalf; "" when not a task.
     on_behalf_of_controller: str = ""
+    # Only these fields may be read (None: no limit, as for a controller's own data).
+    allowed_fields: tuple[str, ...] | None = None
+    # (field, identifier type) for each pseudonymised field, so values are normalised first.
+    identifier_types: tuple[tuple[str, str], ...] = ()
+    # Whose pseudonymisation key to use: pseudonyms are per agreement.
+    pseudonym_agreement: str = ""
 
     def as_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -123,6 +156,48 @@ class MembershipFacts:
 
 
 @dataclass(frozen=True)
+class FieldGrant:
+    """One field an agreement's dataset shares, and what must be done to it first."""
+
+    name: str
+    transformation: str = "none"
+    data_type: str = "string"
+    identifier_type: str = ""
+
+
+@dataclass(frozen=True)
+class GrantFacts:
+    """What one flow of one agreement grants one recipient for one dataset, with the
+    agreement's status as it is now."""
+
+    agreement_id: str
+    agreement_title: str
+    agreement_status: str
+    flow_id: str
+    provider_id: str
+    recipient_id: str
+    dataset: str
+    fields: tuple[FieldGrant, ...] = ()
+    purposes: tuple[tuple[str, str], ...] = ()  # (id, title)
+    actions: frozenset[str] = frozenset()
+    row_filter: tuple[str, tuple[str, ...]] | None = None
+    prohibited_uses: tuple[tuple[str, str], ...] = ()  # (code, label)
+    starts_on: date | None = None
+    ends_on: date | None = None
+    review_on: date | None = None
+
+
+@dataclass(frozen=True)
+class TokenFacts:
+    """The API token a request came with: whether it can be used, and its scope."""
+
+    ref: str
+    problem: str = ""  # why it cannot be used ("" when it can)
+    agreement_ids: frozenset[str] = frozenset()  # empty: any agreement
+    actions: frozenset[str] = frozenset()  # empty: any action
+
+
+@dataclass(frozen=True)
 class Facts:
     """Everything ``evaluate`` may know about who is asking.
 
@@ -137,6 +212,9 @@ class Facts:
     is_platform_staff: bool = False
     membership: MembershipFacts | None = None
     task_name: str = ""
+    # Grants to the organisation acted for, on the resource's dataset, from its controllers.
+    grants: tuple[GrantFacts, ...] = ()
+    token: TokenFacts | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -155,6 +233,8 @@ class Decision:
     obligations: Obligations
     decided_at: datetime
     expires_at: datetime
+    # The agreements a permit rests on, as (id, title); empty for a controller's own data.
+    agreements: tuple[tuple[str, str], ...] = ()
 
     def __post_init__(self, _issued_by: object) -> None:
         if _issued_by is not _ISSUED_BY_DECISION_POINT:
@@ -223,14 +303,24 @@ class _Verdict:
     permitted: bool
     reasons: tuple[str, ...]
     obligations: Obligations = Obligations()
+    agreements: tuple[tuple[str, str], ...] = ()
 
 
 def _deny(*reasons: str) -> _Verdict:
-    return _Verdict(permitted=False, reasons=reasons)
+    return _Verdict(permitted=False, reasons=tuple(dict.fromkeys(reasons)))
 
 
-def _permit(reason: str, obligations: Obligations | None = None) -> _Verdict:
-    return _Verdict(permitted=True, reasons=(reason,), obligations=obligations or Obligations())
+def _permit(
+    reason: str,
+    obligations: Obligations | None = None,
+    agreements: tuple[tuple[str, str], ...] = (),
+) -> _Verdict:
+    return _Verdict(
+        permitted=True,
+        reasons=(reason,),
+        obligations=obligations or Obligations(),
+        agreements=agreements,
+    )
 
 
 def evaluate(
@@ -243,7 +333,7 @@ def evaluate(
         raise ValueError("The decision point needs a timezone-aware time.")
     action = Action(action)
     purpose = " ".join(str(purpose).split())
-    verdict = _verdict(facts, action, resource, purpose)
+    verdict = _verdict(facts, action, resource, purpose, now)
     return Decision(
         _issued_by=_ISSUED_BY_DECISION_POINT,
         decision_id=uuid.uuid4(),
@@ -257,16 +347,19 @@ def evaluate(
         obligations=verdict.obligations,
         decided_at=now,
         expires_at=now + DECISION_LIFETIME,
+        agreements=verdict.agreements,
     )
 
 
-def _verdict(facts: Facts, action: Action, resource: Resource, purpose: str) -> _Verdict:
+def _verdict(
+    facts: Facts, action: Action, resource: Resource, purpose: str, now: datetime
+) -> _Verdict:
     if not purpose:
         return _deny("State the purpose for which you need this data.")
     if len(purpose) > PURPOSE_MAX_LENGTH:
         return _deny(f"State the purpose in at most {PURPOSE_MAX_LENGTH} characters.")
     if facts.actor_kind is ActorKind.PERSON:
-        return _person(facts, resource)
+        return _person(facts, action, resource, purpose, now)
     if facts.actor_kind is ActorKind.TASK:
         return _task(facts, action, resource)
     if facts.actor_kind is ActorKind.ANONYMOUS:
@@ -276,7 +369,9 @@ def _verdict(facts: Facts, action: Action, resource: Resource, purpose: str) -> 
     return _deny("Nothing grants this access.")  # deny by default
 
 
-def _person(facts: Facts, resource: Resource) -> _Verdict:
+def _person(
+    facts: Facts, action: Action, resource: Resource, purpose: str, now: datetime
+) -> _Verdict:
     if not facts.user_active:
         return _deny("Your account is not active, so it cannot read shared data.")
     problem = _membership_problem(facts)
@@ -285,9 +380,264 @@ def _person(facts: Facts, resource: Resource) -> _Verdict:
     membership = facts.membership
     if membership is None:  # _membership_problem has ruled this out; deny all the same
         return _deny("You are not a member of the organisation you are acting for.")
-    if resource.owner_organisation_id != membership.organisation_id:
+    reader = membership.organisation_id
+    # Say nothing more about data the reader has no agreement for, however it asked.
+    if reader not in resource.controllers and not any(
+        g.recipient_id == reader
+        and g.provider_id in resource.controllers
+        and resource.dataset
+        and g.dataset == resource.dataset
+        for g in facts.grants
+    ):
         return _deny(NO_AGREEMENT)
-    return _permit(f"{membership.organisation_name} is the controller of its own data.")
+    token = facts.token
+    if token is not None:
+        if token.problem:
+            return _deny(token.problem)
+        if token.actions and action.value not in token.actions:
+            return _deny(f"This API token may not be used to {action.label.lower()}.")
+    if resource.deleted and reader not in resource.controllers:
+        # (Its controller is told when and why by the vault, which refuses to open it.)
+        return _deny("This data has been deleted: its key was destroyed.")
+    if resource.sources_deleted and reader not in resource.controllers:
+        # DESIGN.md: derived data goes when a source goes; until it is rebuilt or destroyed,
+        # nobody but its controllers may read it.
+        return _deny(
+            "Data this was made from has since been deleted, so it can no longer be used. "
+            "Ask for it again once the provider has sent it again."
+        )
+    deadline = resource.retention_deadline
+    if deadline is not None and now >= deadline:
+        return _deny(
+            "This data is past the end of its retention period and is waiting to be deleted, "
+            "so nobody may read it."
+        )
+    grounds: list[_Verdict] = []
+    for controller in resource.controllers:
+        if controller == reader:
+            continue
+        candidates = [
+            g
+            for g in facts.grants
+            if g.provider_id == controller
+            and g.recipient_id == reader
+            and resource.dataset
+            and g.dataset == resource.dataset
+        ]
+        if token is not None and token.agreement_ids:
+            scoped = [g for g in candidates if g.agreement_id in token.agreement_ids]
+            if candidates and not scoped:
+                return _deny(
+                    "This API token is not allowed to use the agreements that cover this data."
+                )
+            candidates = scoped
+        if not candidates:
+            return _deny(NO_AGREEMENT)
+        ground = _best_grant(candidates, action, resource, purpose, now)
+        if not ground.permitted:
+            return ground
+        grounds.append(ground)
+    if not grounds:
+        return _permit(f"{membership.organisation_name} is the controller of its own data.")
+    return _combine(grounds)
+
+
+# Which of a flow's actions allow each way of reading (DESIGN.md: view, extract, aggregate
+# only, link). Reading records through the API takes them out of Accord: an extract.
+_FLOW_ACTIONS: dict[Action, frozenset[str]] = {
+    Action.VIEW: frozenset({"view", "extract"}),
+    Action.EXTRACT: frozenset({"extract"}),
+    Action.API_READ: frozenset({"extract"}),
+    Action.AGGREGATE: frozenset({"view", "extract", "aggregate_only"}),
+    Action.LINK: frozenset({"link"}),
+}
+
+_ENDED = {
+    "expired": "has expired",
+    "terminated": "has been terminated",
+    "superseded": "has been replaced by a newer version",
+}
+
+
+def _normal(text: str) -> str:
+    return " ".join(text.replace("_", " ").split()).casefold().rstrip(".")
+
+
+def _day(value: date) -> str:
+    return date_format(value, "j F Y")
+
+
+def _best_grant(
+    candidates: Iterable[GrantFacts],
+    action: Action,
+    resource: Resource,
+    purpose: str,
+    now: datetime,
+) -> _Verdict:
+    """The widest permit any one of ``candidates`` gives, or a deny with why none does."""
+    verdicts = [
+        _grant_verdict(g, action, resource, purpose, now)
+        for g in sorted(candidates, key=lambda g: (g.agreement_id, g.flow_id))
+    ]
+    permits = [v for v in verdicts if v.permitted]
+    if not permits:
+        return _deny(*(r for v in verdicts for r in v.reasons))
+
+    def breadth(verdict: _Verdict) -> tuple[bool, int, int]:
+        o = verdict.obligations
+        allowed = len(o.allowed_fields or ())
+        changed = len(o.pseudonymise_fields) + len(o.generalise_fields)
+        return (not o.aggregate_only, allowed, -changed)
+
+    return max(permits, key=breadth)
+
+
+def _grant_verdict(
+    grant: GrantFacts, action: Action, resource: Resource, purpose: str, now: datetime
+) -> _Verdict:
+    title = f"“{grant.agreement_title}”"
+    status = grant.agreement_status
+    if status == "suspended":
+        return _deny(f"The agreement {title} is suspended, so no data flows under it.")
+    if status in _ENDED:
+        return _deny(f"The agreement {title} {_ENDED[status]}, so no data flows under it.")
+    if status != "active":
+        return _deny(f"The agreement {title} is not yet in force.")
+    today = timezone.localdate(now)
+    if grant.starts_on is not None and today < grant.starts_on:
+        return _deny(f"The agreement {title} starts on {_day(grant.starts_on)}.")
+    if grant.ends_on is not None and today > grant.ends_on:
+        return _deny(f"The agreement {title} ended on {_day(grant.ends_on)}.")
+    if grant.review_on is not None and today > grant.review_on:
+        return _deny(
+            f"The agreement {title} was due for review on {_day(grant.review_on)} and has not "
+            "been reviewed, so no data flows under it until it is."
+        )
+    allowed_actions = _FLOW_ACTIONS[action] & grant.actions
+    if not allowed_actions:
+        if "aggregate_only" in grant.actions:
+            return _deny(
+                f"The agreement {title} allows only disclosure-controlled aggregate figures "
+                "from this data, not records."
+            )
+        return _deny(f"The agreement {title} does not allow you to {action.label.lower()}.")
+    wanted = _normal(purpose)
+    for code, label in grant.prohibited_uses:
+        if any(term and term in wanted for term in (_normal(label), _normal(code))):
+            return _deny(f"The agreement {title} rules out this use: {label}.")
+    matched = [t for i, t in grant.purposes if wanted in (_normal(i), _normal(t))]
+    if not matched:
+        named = "; ".join(f"“{t}”" for _, t in grant.purposes) or "none"
+        return _deny(
+            f"“{purpose}” is not a purpose of the agreement {title}. Its purposes are: {named}."
+        )
+    obligations = _obligations(grant, aggregate_only=allowed_actions == {"aggregate_only"})
+    granted = set(obligations.allowed_fields or ())
+    refused = [name for name in resource.fields if name not in granted]
+    if refused:
+        names = ", ".join(refused)
+        return _deny(f"The agreement {title} does not grant these fields: {names}.")
+    return _permit(
+        f"The agreement {title} grants this to your organisation for “{matched[0]}”.",
+        obligations,
+        ((grant.agreement_id, grant.agreement_title),),
+    )
+
+
+def generalisation_level(field: FieldGrant) -> str:
+    """How far a field marked generalise (or truncate) is coarsened, or "" when it cannot be."""
+    coarse = field.transformation == "truncate"
+    if field.identifier_type == "postcode" or "postcode" in field.name.lower():
+        return "postcode_district" if coarse else "postcode_sector"
+    if field.data_type in ("date", "datetime"):
+        birth = "birth" in field.name.lower() or field.name.lower() == "dob"
+        return "age_band" if birth and not coarse else "year"
+    return ""
+
+
+def _obligations(grant: GrantFacts, *, aggregate_only: bool) -> Obligations:
+    allowed: list[str] = []
+    drop: list[str] = []
+    pseudonymise: list[str] = []
+    types: list[tuple[str, str]] = []
+    generalise: list[tuple[str, str]] = []
+    for f in grant.fields:
+        if f.transformation in ("suppress", "aggregate"):
+            drop.append(f.name)  # never leaves as a record-level value
+            continue
+        if f.transformation in ("generalise", "truncate"):
+            level = generalisation_level(f)
+            if not level:
+                drop.append(f.name)  # nothing safe to coarsen it to: it does not leave
+                continue
+            generalise.append((f.name, level))
+        elif f.transformation == "pseudonymise_keyed_hash":
+            pseudonymise.append(f.name)
+            types.append((f.name, f.identifier_type))
+        allowed.append(f.name)
+    row_filter = (grant.row_filter,) if grant.row_filter is not None else ()
+    return Obligations(
+        drop_fields=tuple(drop),
+        pseudonymise_fields=tuple(pseudonymise),
+        generalise_fields=tuple(generalise),
+        row_filter=row_filter,
+        aggregate_only=aggregate_only,
+        allowed_fields=tuple(allowed),
+        identifier_types=tuple(types),
+        pseudonym_agreement=grant.agreement_id if pseudonymise else "",
+    )
+
+
+# When sources generalise a field differently, the coarser level wins (a five-year age band
+# says less than a year of birth; a postcode district less than a sector).
+_COARSENESS = {"postcode_sector": 1, "postcode_district": 2, "year": 1, "age_band": 2}
+
+
+def _combine(grounds: list[_Verdict]) -> _Verdict:
+    """One permit from the grounds for each controller: every limit of every one applies."""
+    first = grounds[0].obligations
+    allowed = list(first.allowed_fields or ())
+    drop: dict[str, None] = {}
+    pseudonymise: dict[str, None] = {}
+    types: dict[str, str] = {}
+    generalise: dict[str, str] = {}
+    filters: dict[str, set[str]] = {}
+    for ground in grounds:
+        o = ground.obligations
+        kept = set(o.allowed_fields or ())
+        allowed = [name for name in allowed if name in kept]
+        drop.update(dict.fromkeys(o.drop_fields))
+        pseudonymise.update(dict.fromkeys(o.pseudonymise_fields))
+        types.update(dict(o.identifier_types))
+        for name, level in o.generalise_fields:
+            if _COARSENESS.get(level, 0) > _COARSENESS.get(generalise.get(name, ""), -1):
+                generalise[name] = level
+        for column, values in o.row_filter:
+            filters[column] = filters[column] & set(values) if column in filters else set(values)
+    obligations = Obligations(
+        drop_fields=tuple(drop),
+        pseudonymise_fields=tuple(pseudonymise),
+        generalise_fields=tuple(generalise.items()),
+        row_filter=tuple((c, tuple(sorted(v))) for c, v in filters.items()),
+        aggregate_only=any(g.obligations.aggregate_only for g in grounds),
+        allowed_fields=tuple(allowed),
+        identifier_types=tuple((n, t) for n, t in types.items() if n in pseudonymise),
+        pseudonym_agreement=next(
+            (
+                g.obligations.pseudonym_agreement
+                for g in grounds
+                if g.obligations.pseudonym_agreement
+            ),
+            "",
+        ),
+    )
+    agreements = tuple(dict.fromkeys(a for g in grounds for a in g.agreements))
+    return _Verdict(
+        permitted=True,
+        reasons=tuple(dict.fromkeys(r for g in grounds for r in g.reasons)),
+        obligations=obligations,
+        agreements=agreements,
+    )
 
 
 def _membership_problem(facts: Facts) -> str | None:
@@ -352,7 +702,7 @@ def decide(
 
     now = now or timezone.now()
     with transaction.atomic():
-        decision = evaluate(facts_about(actor), action, resource, purpose, now)
+        decision = evaluate(facts_about(actor, resource), action, resource, purpose, now)
         record(
             by=actor,
             action=AUDIT_ACTION,
@@ -360,13 +710,13 @@ def decide(
             purpose=decision.purpose[:PURPOSE_MAX_LENGTH],
             outcome=Outcome.PERMIT if decision.permitted else Outcome.DENY,
             reason=decision.reason,
-            details=_audit_details(decision),
+            details=_audit_details(decision, actor.roles),
             subject_organisation_id=decision.resource.owner_organisation_id,
         )
     return decision
 
 
-def _audit_details(decision: Decision) -> dict[str, Any]:
+def _audit_details(decision: Decision, roles: Iterable[str] = ()) -> dict[str, Any]:
     resource = decision.resource
     return {
         "decision_id": str(decision.decision_id),
@@ -378,9 +728,18 @@ def _audit_details(decision: Decision) -> dict[str, Any]:
             "owner_organisation_id": resource.owner_organisation_id,
             "fields": list(resource.fields),
             "description": resource.description,
+            "dataset": resource.dataset,
+            "sources": list(resource.sources),
         },
         "reasons": list(decision.reasons),
         "obligations": decision.obligations.as_dict(),
+        "agreement": (
+            {"id": decision.agreements[0][0], "title": decision.agreements[0][1]}
+            if decision.agreements
+            else None
+        ),
+        "agreements": [{"id": i, "title": t} for i, t in decision.agreements],
+        "roles": list(roles),
         "decided_at": decision.decided_at.isoformat(),
         "expires_at": decision.expires_at.isoformat(),
     }

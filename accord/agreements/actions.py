@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from django.utils import timezone
 
+from accord.access.grants import write_grants
 from accord.audit.actions import audited, record
 from accord.audit.actor import Actor, ActorKind
 from accord.audit.exceptions import NotPermitted, Refused
@@ -319,6 +320,8 @@ def activate(*, by: Actor, agreement: Agreement, today: dt.date | None = None) -
             target=_target(agreement),
         )
     _move(by, agreement, "activate")
+    # What it grants, written in the same transaction: never active without its grants.
+    write_grants(agreement, document)
     amended = agreement.amends
     if amended is not None and amended.status in ("active", "suspended"):
         amended = Agreement.objects.select_for_update().get(pk=amended.pk)
@@ -468,14 +471,16 @@ def draft_from_framework(
     standards: list[Standard] | None = None,
     frequency: str | None = None,
     today: dt.date | None = None,
+    also_to: Sequence[Organisation] = (),
 ) -> Agreement:
-    """Start a draft from one of ``framework``'s templates, between two of its members,
-    pre-filled with the framework's clauses and what the request (if any) said."""
+    """Start a draft from one of ``framework``'s templates, between two of its members (or a
+    provider and several recipients, ``also_to``), pre-filled with the framework's clauses and
+    what the request (if any) said."""
     today = today or timezone.localdate()
     if agreement_type not in framework.template_types:
         raise Refused(f"{framework.name} has no template for that kind of agreement.")
     members = set(framework.members.values_list("organisation_id", flat=True))
-    outsiders = [org.name for org in (provider, recipient) if org.pk not in members]
+    outsiders = [org.name for org in (provider, recipient, *also_to) if org.pk not in members]
     if outsiders:
         raise Refused(
             f"{' and '.join(outsiders)} "
@@ -485,6 +490,7 @@ def draft_from_framework(
         )
     if provider.pk == recipient.pk:
         raise Refused("An agreement needs two different organisations.")
+    extra = [org for org in dict.fromkeys(also_to) if org.pk not in (provider.pk, recipient.pk)]
     ids = {"provider": party_id_for(provider), "recipient": party_id_for(recipient)}
     document = frameworks.draft_document(
         agreement_type=agreement_type,
@@ -499,11 +505,16 @@ def draft_from_framework(
             frequency=frequency,  # type: ignore[arg-type]
         ),
         start=today,
+        also_to=[_party_organisation(org, party_id_for(org)) for org in extra],
     )
     return start_draft(
         by=by,
         document=document,
-        parties={ids["provider"]: provider, ids["recipient"]: recipient},
+        parties={
+            ids["provider"]: provider,
+            ids["recipient"]: recipient,
+            **{party_id_for(org): org for org in extra},
+        },
         today=today,
         framework=framework,
     )

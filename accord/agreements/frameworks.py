@@ -246,9 +246,13 @@ def draft_document(
     recipient: PartyOrganisation,
     prefill: Prefill = Prefill(),
     start: dt.date,
+    also_to: Sequence[PartyOrganisation] = (),
 ) -> DataSharingAgreement:
-    """A new draft of ``agreement_type`` between ``provider`` and ``recipient``."""
+    """A new draft of ``agreement_type`` between ``provider`` and ``recipient`` (and the
+    recipients ``also_to``: one flow from the provider to all of them, as when a department
+    publishes the same data to every council)."""
     template = TEMPLATES[agreement_type]
+    recipients = [recipient, *also_to]
     datasets = [
         dataset_from_standard(standard, dataset_id=standard.slug, provider=provider.party_id)
         for standard in prefill.standards
@@ -263,16 +267,20 @@ def draft_document(
     if datasets:
         flows.append(
             Flow(
-                id=f"{provider.party_id}-to-{recipient.party_id}",
+                id=(
+                    f"{provider.party_id}-to-{recipient.party_id}"
+                    if not also_to
+                    else f"{provider.party_id}-to-recipients"
+                ),
                 from_party_id=provider.party_id,
-                to_party_ids=[recipient.party_id],
+                to_party_ids=[r.party_id for r in recipients],
                 dataset_ids=[d.id for d in datasets],
                 purpose_ids=[purpose.id],
                 direction="reciprocal" if template.reciprocal else "one_way",
                 frequency=prefill.frequency,
                 transfer_method="shared_platform_access",
                 format="csv",
-                actions=["view"],
+                actions=["view", "extract"],
             )
         )
     prohibited = load("prohibited_uses")
@@ -289,7 +297,7 @@ def draft_document(
         ),
         parties=[
             _party(provider, template.provider_roles),
-            _party(recipient, template.recipient_roles),
+            *(_party(r, template.recipient_roles) for r in recipients),
         ],
         purposes=[purpose],
         datasets=datasets,
@@ -318,12 +326,13 @@ def draft_document(
             "retention": [
                 RetentionRule(
                     dataset_id=dataset.id,
-                    party_id=recipient.party_id,
+                    party_id=r.party_id,
                     period=clauses.default_retention,
                     disposal_method="secure_delete",
                     evidence="certificate",
                 )
                 for dataset in datasets
+                for r in recipients
             ],
             "rights_handling": RightsHandling(
                 single_point_of_contact_party=provider.party_id,

@@ -3,6 +3,7 @@ audit Actor the pages build for that person acting for that organisation."""
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -102,8 +103,11 @@ class TokenAuth(HttpBearer):
         found = token_for(token)
         _touch(found)
         membership = found.membership
+        person = actor_for(membership.user, membership)
         return Caller(
-            token=found, membership=membership, actor=actor_for(membership.user, membership)
+            token=found,
+            membership=membership,
+            actor=dataclasses.replace(person, credential=f"api_token:{found.pk}"),
         )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from ninja import NinjaAPI, Swagger
 
-from . import agreement_changes, collections, data_requests, errors, frameworks
+from . import agreement_changes, collections, data_requests, errors, frameworks, sharing, usage
 from .agreements import public, router
 from .auth import TokenAuth
 
@@ -34,4 +34,6 @@ api.add_router("/", router)
 api.add_router("/", data_requests.router)
 api.add_router("/", frameworks.router)
 api.add_router("/", collections.router)
+api.add_router("/", usage.router)
+api.add_router("/", sharing.router)
 errors.install(api, body_params=("document", "body"))

@@ -26,6 +26,9 @@ class Actor:
     organisation_name: str = ""
     roles: tuple[str, ...] = field(default=())
     is_platform_staff: bool = False
+    # The credential the request came with, when not a signed-in session: "api_token:<pk>".
+    # The decision point reads the credential's scope (its agreements and actions) afresh.
+    credential: str = ""
 
     @classmethod
     def system(cls, label: str = "Accord") -> Actor:

@@ -39,6 +39,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="FILE",
         help="the PEM public key to trust for signatures (default: Accord's own signing key)",
     )
+    verify.add_argument(
+        "--bundle",
+        metavar="FILE",
+        help="check a downloaded audit bundle offline, without the database",
+    )
     verify.set_defaults(handler=handle_verify)
 
     checkpoint = commands.add_parser(
@@ -58,6 +63,10 @@ def _fail(command: str, message: str) -> int:
 
 
 def handle_verify(args: argparse.Namespace) -> int:
+    if getattr(args, "bundle", None):
+        from .bundle_cli import handle_verify_bundle
+
+        return handle_verify_bundle(args)
     from django.db import DatabaseError
     from tqdm import tqdm
 

@@ -2,6 +2,11 @@
 
 ACTION_LABELS = {
     "access.decided": "Access to shared data decided",
+    "extract.requested": "Extract of shared data requested",
+    "extract.built": "Extract built with the agreement's conditions applied",
+    "extract.downloaded": "Extract downloaded by its recipient",
+    "release.published": "Data published to the recipients an agreement names",
+    "release.reminded": "Provider reminded that a release is overdue",
     "account.created": "Account created",
     "agreement.active": "Agreement in force",
     "agreement.approved": "Agreement approved (every required signature in)",
@@ -46,6 +51,7 @@ ACTION_LABELS = {
     "auth.two_factor_enrolled": "Authenticator app set up",
     "organisation.api_token.created": "API token created",
     "organisation.api_token.revoked": "API token revoked",
+    "organisation.api_token.scoped": "API token limited to some agreements or actions",
     "organisation.created": "Organisation created",
     "organisation.invitation.accepted": "Invitation accepted",
     "organisation.invitation.revoked": "Invitation withdrawn",
@@ -73,6 +79,8 @@ ACTION_LABELS = {
     "vault.orphans.swept": "Leftovers of interrupted vault writes removed",
     "web.page_refused": "Page refused",
     "admin.user.password_set": "Platform staff set a password in admin",
+    "access.usage.downloaded": "Record of who used shared data downloaded",
+    "audit.bundle.downloaded": "Audit events and signed checkpoints downloaded to check offline",
 }
 
 

@@ -23,6 +23,7 @@ REGISTRARS = (
     "accord.submissions.cli",
     "accord.submissions.collections_cli",
     "accord.tasks.cli",
+    "accord.access.cli",
 )
 
 

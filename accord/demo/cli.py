@@ -207,6 +207,14 @@ def print_summary(
     say(f"{site_url}/collections/; the combined authority's analyst sees who has sent what, who")
     say("is late, and the compiled dataset. `accord collections remind` sends the reminders.")
     say()
+    say("Sharing in force: Kent shares its housing benefit collection with its districts, each")
+    say("seeing only its own residents, pseudonymised. Sign in as analyst@midkent (Maidstone),")
+    say(f"open Shared with you ({site_url}/shared/) and request an extract of Kent's housing")
+    say(f"benefit claims; then, as dpo@kent, see it in Who used our data ({site_url}/usage/).")
+    say("UKHSA publishes weekly Covid test results to every council: sign in as analyst@ukhsa")
+    say(f"and open Releases ({site_url}/releases/) to see who has picked up each week's; any")
+    say("council's analyst finds its own slice waiting under Shared with you.")
+    say()
     out.flush()
 
 

@@ -17,6 +17,11 @@ per-row Python, and the same figures every time):
   deletion certificate appears for Kent's governance roles. It meets the bundled Covid tests
   by LSOA standard (covid-tests-lsoa-weekly 1.0).
 
+Two more generators make data that reaches Accord the way real data would, rather than being
+stored directly: ``housing_benefit_claims`` (Kent's extract, sent as a return to its collection,
+see ``housing_benefit``) and ``covid_tests_weekly`` (UKHSA's weekly file for every council,
+published as a release, see ``releases``).
+
 The household risk index follows no standard on purpose: it is what a council makes from the
 council tax, housing benefit and adult social care extracts (whose standards it draws on), not
 a file anyone sends. ``DemoDataset.standard`` names the standard a dataset meets, if any.
@@ -32,7 +37,8 @@ stored again, so a deletion stays a deletion on the next ``make demo``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import itertools
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -48,9 +54,17 @@ from accord.vault.parquet import store_frame
 from .geography import AreaEntity, geography
 
 MAIDSTONE = "E07000110"
+CANTERBURY = "E07000106"
+TUNBRIDGE_WELLS = "E07000116"
 KENT = "E10000016"
 SOUTH_EAST = "E12000008"
 KENT_AND_MEDWAY_ICB = "E54000032"  # NHS Kent and Medway ICB, in the bundled icb code list
+# Real postcode districts (outward codes) in each Kent district, for synthetic postcodes.
+POSTCODE_DISTRICTS: Mapping[str, tuple[str, ...]] = {
+    MAIDSTONE: ("ME14", "ME15", "ME16", "ME17"),
+    CANTERBURY: ("CT1", "CT2", "CT3", "CT4", "CT6"),
+    TUNBRIDGE_WELLS: ("TN1", "TN2", "TN3", "TN4", "TN12", "TN17", "TN18"),
+}
 
 
 def lsoas_in(district: str) -> list[str]:
@@ -142,6 +156,15 @@ CARE_HOMES: Mapping[str, CareHome] = {
 }
 DECLARED_OVER_DAYS = 28  # a home reports an outbreak as declared over for four weeks
 _LEAD_DAYS = 7  # days computed before the window, so 7-day figures are whole from its start
+
+
+def region_of(code: str) -> str:
+    """The region (E12) an area lies in, walking up the bundled geography."""
+    places = geography()
+    area = places.get(code)
+    while area.entity is not AreaEntity.REGION:
+        area = places.get(area.parent_code)
+    return area.code
 
 
 def upper_tier_of(ltla_cd: str) -> str:
@@ -347,13 +370,35 @@ def covid_tests_pilot(weeks: int = 8, *, seed: int = 41, ended: date | None = No
     UKHSA's extract is dated the Tuesday after. MSOA codes are left blank: the bundled
     geography does not have them, and the standard does not require them.
     """
-    places = geography()
-    lsoas = lsoas_in(MAIDSTONE)
     if ended is None:
-        ended = timezone.localdate() - timedelta(days=400)
-        ended -= timedelta(days=(ended.weekday() + 1) % 7)  # back to a Sunday
+        ended = last_sunday(timezone.localdate() - timedelta(days=400))
+    return covid_tests_weekly((MAIDSTONE,), weeks=weeks, seed=seed, ended=ended)
+
+
+def last_sunday(day: date) -> date:
+    """``day`` if it is a Sunday, else the Sunday before it."""
+    return day - timedelta(days=(day.weekday() + 1) % 7)
+
+
+def covid_tests_weekly(
+    districts: Sequence[str], *, weeks: int = 1, seed: int = 41, ended: date
+) -> pl.DataFrame:
+    """Weekly test counts for the bundled LSOAs of each of ``districts`` (district, unitary or
+    borough codes), for ``weeks`` weeks up to the week ending ``ended`` (a Sunday), as the Covid
+    tests by LSOA standard (covid-tests-lsoa-weekly 1.0) has them (see ``covid_tests_pilot``)."""
+    places = geography()
+    lsoas = [(lsoa, district) for district in districts for lsoa in lsoas_in(district)]
     areas = pl.DataFrame(
-        {"lsoa21cd": lsoas, "lsoa21nm": [places.name_of(code) for code in lsoas]}
+        {
+            "lsoa21cd": [lsoa for lsoa, _ in lsoas],
+            "lsoa21nm": [places.name_of(lsoa) for lsoa, _ in lsoas],
+            "ltla_cd": [district for _, district in lsoas],
+            "utla_cd": [upper_tier_of(district) for _, district in lsoas],
+            "region_cd": [region_of(district) for _, district in lsoas],
+        },
+        schema=dict.fromkeys(
+            ("lsoa21cd", "lsoa21nm", "ltla_cd", "utla_cd", "region_cd"), pl.String
+        ),
     ).with_columns(
         population_denominator=1300 + _hashed(pl.int_range(0, pl.len(), dtype=pl.Int64), seed, 900)
     )
@@ -381,9 +426,6 @@ def covid_tests_pilot(weeks: int = 8, *, seed: int = 41, ended: date | None = No
         .with_columns(
             week_ending=pl.lit(ended) - pl.duration(weeks=pl.lit(weeks - 1) - pl.col("week")),
             msoa21cd=pl.lit(None, dtype=pl.String),
-            ltla_cd=pl.lit(MAIDSTONE),
-            utla_cd=pl.lit(KENT),
-            region_cd=pl.lit(SOUTH_EAST),
             age_band=pl.lit("all"),
             positivity_pct=pl.when(shown).then(
                 (100 * pl.col("positive_cases") / pl.col("pcr_tests")).round(1)
@@ -401,6 +443,183 @@ def covid_tests_pilot(weeks: int = 8, *, seed: int = 41, ended: date | None = No
         .sort("week", "lsoa21cd", "source")
         .select(COVID_TESTS_COLUMNS)
     )
+
+
+# Housing benefit claims (use case 4.4) ---------------------------------------------------------
+
+HB_DISTRICT_SHARES = ((MAIDSTONE, 40), (CANTERBURY, 35), (TUNBRIDGE_WELLS, 25))  # per cent
+# Valid NINO prefixes (see standards.checks): the numbers are random, so any real person's
+# number they match is by chance. The people are synthetic.
+_NINO_PREFIXES = ("AB", "CE", "JM", "JX", "NX", "PW", "SH", "WK", "YT", "ZH")
+_INWARD_LETTERS = "ABDEFGHJLNPQRSTUWXYZ"  # the letters used in inward codes (no C I K M O V)
+_HEX = "0123456789abcdef"
+_TENURES = (  # (tenure, per cent): most housing benefit claimants rent
+    ("council", 25),
+    ("ra", 35),
+    ("private_rented", 30),
+    ("temporary_accommodation", 5),
+    ("owner", 5),
+)
+_AWARD_BANDS = ("under_50", "50_to_100", "100_to_200", "over_200")
+_CLAIM_YEARS = 15  # established claims began up to this long before the first extract
+
+
+def _pick(values: Sequence[str], index: pl.Expr) -> pl.Expr:
+    return pl.lit(pl.Series(list(values), dtype=pl.String)).gather(index)
+
+
+def _weighted(choices: Sequence[tuple[str, int]], roll: pl.Expr) -> pl.Expr:
+    """The choice whose share of 100 ``roll`` (0-99) lands in."""
+    bounds = list(itertools.accumulate(share for _, share in choices))
+    if bounds[-1] != 100:
+        raise ValueError("The shares must add up to 100.")
+    index = pl.sum_horizontal([(roll >= bound).cast(pl.Int64) for bound in bounds[:-1]])
+    return _pick([value for value, _ in choices], index)
+
+
+def _hex8(value: pl.Expr) -> pl.Expr:
+    """Eight lower-case hex digits of a 32-bit value."""
+    digits = [_pick(_HEX, (value // 16**k) % 16) for k in range(7, -1, -1)]
+    return pl.concat_str(digits)
+
+
+def housing_benefit_claims(
+    extract_date: date,
+    *,
+    first: int = 0,
+    rows: int = 1200,
+    established: int | None = None,
+    since: date | None = None,
+    seed: int = 61,
+) -> pl.DataFrame:
+    """Kent's extract of housing benefit claims in its districts on ``extract_date``, as the
+    housing benefit claims standard (housing-benefit-claims 1.0) has it: claims number
+    ``first`` to ``first + rows - 1``, one row each, spread over Maidstone, Canterbury and
+    Tunbridge Wells.
+
+    A claim's number fixes everything about it but its status, which may change from one
+    extract to the next; so two extracts over overlapping numbers describe the same claims.
+    Claims numbered ``established`` or more are new: they began after ``since`` (the earlier
+    extract's date); the rest began before it. Everything is synthetic: the references are
+    pseudonyms, the NINOs random numbers of valid format, UPRNs random 12-digit numbers
+    starting 99; districts and postcode districts are real.
+    """
+    since = since or extract_date
+    established = first + rows if established is None else established
+    n = pl.int_range(first, first + rows, dtype=pl.Int64)
+    district_roll = _hashed(n, seed, 100)
+    ltla = _weighted([(code, share) for code, share in HB_DISTRICT_SHARES], district_roll)
+    outward_count = ltla.replace_strict(
+        {code: len(outwards) for code, outwards in POSTCODE_DISTRICTS.items()},
+        return_dtype=pl.Int64,
+    )
+    outwards = pl.DataFrame(
+        {
+            "ltla_cd": [code for code, values in POSTCODE_DISTRICTS.items() for _ in values],
+            "k": [k for values in POSTCODE_DISTRICTS.values() for k in range(len(values))],
+            "outward": [value for values in POSTCODE_DISTRICTS.values() for value in values],
+        },
+        schema={"ltla_cd": pl.String, "k": pl.Int64, "outward": pl.String},
+    )
+    # Pensioners are most of those still on housing benefit (Universal Credit replaced it for
+    # most people of working age).
+    pensioner = _hashed(n, seed + 1, 100) < 55
+    age = (
+        pl.when(pensioner)
+        .then(66 + _hashed(n, seed + 2, 30))
+        .otherwise(18 + _hashed(n, seed + 2, 48))
+    )
+    born = pl.lit(since) - pl.duration(days=age * 365 + _hashed(n, seed + 3, 365))
+    adult_at = born + pl.duration(days=18 * 366)
+    began = (
+        pl.when(n < established)
+        .then(pl.lit(since) - pl.duration(days=1 + _hashed(n, seed + 4, _CLAIM_YEARS * 365)))
+        .otherwise(
+            pl.lit(since)
+            + pl.duration(days=1 + _hashed(n, seed + 4, max((extract_date - since).days, 1)))
+        )
+    )
+    tenure = _weighted(_TENURES, _hashed(n, seed + 5, 100))
+    status_roll = _hashed(n, seed + 6 + extract_date.toordinal(), 100)
+    status = (
+        pl.when(status_roll < 88)
+        .then(pl.lit("live"))
+        .when(status_roll < 93)
+        .then(pl.lit("suspended"))
+        .otherwise(pl.lit("closed"))
+    )
+    live = status == "live"
+    in_payment = live & (tenure != "owner") & (_hashed(n, seed + 7, 100) < 92)
+    band = _pick(
+        _AWARD_BANDS,
+        pl.min_horizontal(
+            _hashed(n, seed + 8, 3) + (tenure == "private_rented").cast(pl.Int64),
+            pl.lit(3, dtype=pl.Int64),
+        ),
+    )
+    size = (
+        pl.when(pensioner).then(1 + _hashed(n, seed + 9, 2)).otherwise(1 + _hashed(n, seed + 9, 5))
+    )
+    children = (
+        pl.when(pensioner).then(0).otherwise(pl.min_horizontal(size - 1, _hashed(n, seed + 10, 4)))
+    )
+    frame = pl.select(
+        n=n,
+        hb_claim_ref=pl.lit("hb-") + _hex8((n * 2_654_435_761 + seed) % 2**32),
+        person_id=pl.lit("p-") + _hex8((n * 2_246_822_519 + seed + 1) % 2**32),
+        nino=pl.concat_str(
+            _pick(_NINO_PREFIXES, _hashed(n, seed + 11, len(_NINO_PREFIXES))),
+            ((n * 7_919 + seed) % 1_000_000).cast(pl.String).str.zfill(6),
+            _pick("ABCD", _hashed(n, seed + 12, 4)),
+        ),
+        date_of_birth=born.dt.date(),
+        uprn=(990_000_000_000 + _hashed(n, seed + 13, 9_999_999_999)).cast(pl.String),
+        ltla_cd=ltla,
+        k=_hashed_below(n, seed + 14, outward_count),
+        inward=pl.concat_str(
+            _hashed(n, seed + 15, 10).cast(pl.String),
+            _pick(_INWARD_LETTERS, _hashed(n, seed + 16, len(_INWARD_LETTERS))),
+            _pick(_INWARD_LETTERS, _hashed(n, seed + 17, len(_INWARD_LETTERS))),
+        ),
+        claim_status=status,
+        hb_in_payment=in_payment,
+        hb_weekly_award_band=pl.when(in_payment).then(band).otherwise(pl.lit("none")),
+        ctr_in_payment=live & (_hashed(n, seed + 18, 100) < 85),
+        uc_housing_element_flag=~pensioner & ~in_payment & (_hashed(n, seed + 19, 100) < 40),
+        dhp_award_12m=in_payment & (_hashed(n, seed + 20, 100) < 7),
+        tenure=tenure,
+        household_size=size,
+        children_in_household_count=children,
+        claim_start_date=pl.max_horizontal(began, adult_at).dt.date(),
+        extract_date=pl.lit(extract_date),
+    )
+    return (
+        frame.join(outwards, on=["ltla_cd", "k"], how="left", maintain_order="left")
+        .with_columns(postcode=pl.col("outward") + " " + pl.col("inward"))
+        .select(HB_COLUMNS)
+    )
+
+
+HB_COLUMNS = (
+    "hb_claim_ref",
+    "person_id",
+    "nino",
+    "date_of_birth",
+    "uprn",
+    "postcode",
+    "ltla_cd",
+    "claim_status",
+    "hb_in_payment",
+    "hb_weekly_award_band",
+    "ctr_in_payment",
+    "uc_housing_element_flag",
+    "dhp_award_12m",
+    "tenure",
+    "household_size",
+    "children_in_household_count",
+    "claim_start_date",
+    "extract_date",
+)
 
 
 @dataclass(frozen=True)

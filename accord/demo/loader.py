@@ -34,6 +34,7 @@ from django.contrib.auth.hashers import make_password
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.test.utils import override_settings
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accord.audit.actions import record
@@ -46,6 +47,8 @@ from .collections import store_demo_collection
 from .datasets import store_demo_datasets
 from .frameworks import store_demo_framework
 from .geography import geography
+from .housing_benefit import store_demo_housing_benefit
+from .releases import store_demo_releases
 from .totp import enrol, ensure_demo_mode, secret_base32, sign_in_device
 
 DEMO_ACTOR_LABEL = "accord demo"
@@ -53,6 +56,7 @@ DEMO_ACTOR_LABEL = "accord demo"
 DEMO_EMAIL_DOMAIN = "demo.accord.test"
 PASSWORD_ENV = "ACCORD_DEMO_PASSWORD"  # noqa: S105 (the variable's name)
 PASSWORD_FILE = "demo-password"  # noqa: S105 (a file name)
+QUIET_EMAIL = "django.core.mail.backends.dummy.EmailBackend"
 
 
 def demo_actor() -> Actor:
@@ -125,6 +129,12 @@ ORGANISATIONS: tuple[DemoOrganisation, ...] = (
     DemoOrganisation(
         "mhclg", "Ministry of Housing, Communities and Local Government",
         Sector.CENTRAL_GOVERNMENT_DEPARTMENT, "E92000001", ico_registration="ZX100010",
+    ),
+    # A national body that publishes to every council at once (an executive agency of the
+    # Department of Health and Social Care; no GSS area code).
+    DemoOrganisation(
+        "ukhsa", "UK Health Security Agency", Sector.EXECUTIVE_AGENCY, "E92000001",
+        ico_registration="ZX100014",
     ),
     # Care homes that do not exist, in real districts. Named "(synthetic)" so nobody mistakes
     # them for a real home of the same name.
@@ -200,6 +210,9 @@ PERSONAS: tuple[DemoPersona, ...] = (
                 "care home manager", (("riverside", (Role.DATA_OFFICER,)),)),
     DemoPersona(_address("data", "mhclg"), "Oliver", "Price",
                 "national data team", (("mhclg", (Role.DATA_OFFICER,)),)),
+    DemoPersona(_address("analyst", "ukhsa"), "Aisha", "Kamara",
+                "national data team (publishes to every council)",
+                (("ukhsa", (Role.DATA_OFFICER, Role.ANALYST)),)),
     DemoPersona(_address("analyst", "gmca"), "Jack", "Turner",
                 "combined authority analyst", (("gmca", (Role.ANALYST,)),)),
     DemoPersona(_address("dpo", "gmca"), "Nadia", "Rahman",
@@ -255,6 +268,14 @@ def load_demo(*, password: str, reset_passwords: bool = False) -> DemoSummary:
     ensure_demo_mode()
     if not password:
         raise ValueError("The demo needs a password for its personas.")
+    # Setting up sends notices (agreements signed, releases published, returns accepted) to the
+    # demo's organisations: they are kept on the pages, but not emailed, which would only print
+    # a few hundred messages to synthetic addresses before the logins.
+    with override_settings(EMAIL_BACKEND=QUIET_EMAIL):
+        return _load(password=password, reset_passwords=reset_passwords)
+
+
+def _load(*, password: str, reset_passwords: bool) -> DemoSummary:
     created: list[str] = []
     already_loaded = Organisation.objects.filter(is_demo=True).exists()
     organisations = {spec.key: _organisation(spec, created) for spec in ORGANISATIONS}
@@ -281,6 +302,8 @@ def load_demo(*, password: str, reset_passwords: bool = False) -> DemoSummary:
     created.extend(store_demo_datasets(organisations))
     created.extend(store_demo_framework(organisations))
     created.extend(store_demo_collection(organisations))
+    created.extend(store_demo_housing_benefit(organisations))
+    created.extend(store_demo_releases(organisations))
     return DemoSummary(
         organisations=tuple(o.name for o in organisations.values()),
         personas=tuple(logins),

@@ -24,6 +24,9 @@ class Topic(models.TextChoices):
     SUBMISSION = "submission", "Return checked"
     RETURN_DUE = "return_due", "Return due"
     RETURN_LATE = "return_late", "Return late"
+    RELEASE_PUBLISHED = "release_published", "New data published to you"
+    EXTRACT_READY = "extract_ready", "Extract ready"
+    RELEASE_OVERDUE = "release_overdue", "Release overdue"
 
 
 class Notification(models.Model):

@@ -177,6 +177,10 @@ class ApiToken(models.Model):
     last_used_at = models.DateTimeField(null=True, blank=True)
     expires_at = models.DateTimeField()
     revoked_at = models.DateTimeField(null=True, blank=True)
+    # Scope. A token may use shared data only under these agreements (none chosen: any the
+    # organisation is party to) and only for these access actions (none chosen: any).
+    agreements = models.ManyToManyField("agreements.Agreement", blank=True, related_name="+")
+    actions = models.JSONField(default=list, blank=True)
 
     class Meta:
         ordering = ["-created_at"]

@@ -17,6 +17,7 @@ from typing import IO
 from django.utils import timezone
 
 from accord.access.enums import ResourceKind
+from accord.access.grants import write_framework_grant
 from accord.agreements.models import Agreement, Framework
 from accord.audit.actions import audited, record
 from accord.audit.actor import Actor, ActorKind
@@ -135,6 +136,9 @@ def _covered(
 ) -> tuple[Agreement | None, str]:
     """The agreement and flow that let ``organisation`` send to ``collection``, or Refused."""
     standard = standard_of(collection)
+    if organisation.pk == collection.owner_id and agreement is None:
+        # Its own data, into its own collection: a controller needs no agreement with itself.
+        return None, ""
     found = queries.covering_flow(collection, organisation, agreement)
     if found is not None:
         return found
@@ -184,6 +188,15 @@ def add_contributor(
         contributor.is_active = True
         contributor.agreement, contributor.flow_id = covering, flow_id
         contributor.save(update_fields=["is_active", "agreement", "flow_id"])
+    own = organisation.pk == collection.owner_id
+    if covering is None and collection.framework is not None and not own:
+        write_framework_grant(
+            framework=collection.framework,
+            provider=organisation,
+            recipient=collection.owner,
+            standard=standard_of(collection),
+            purpose=f"Running the collection “{collection.name}”",
+        )
     record(
         by=by,
         action="collection.contributor_added",
@@ -193,7 +206,13 @@ def add_contributor(
             "organisation": organisation.name,
             "agreement": str(covering.pk) if covering else None,
             "flow": flow_id or None,
-            "basis": "agreement flow" if covering else "framework (non-personal data)",
+            "basis": (
+                "agreement flow"
+                if covering
+                else "its own data"
+                if own
+                else "framework (non-personal data)"
+            ),
         },
     )
     return contributor

@@ -21,8 +21,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import sys
-import threading
-import time
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
@@ -36,8 +34,6 @@ if TYPE_CHECKING:
 
 # How many of the problems found are printed when a return is rejected.
 PROBLEMS_PRINTED = 10
-# How long to wait for another worker, once this process has nothing left it can run.
-WAIT_INTERVAL = 0.5
 
 
 class CannotSubmit(Exception):
@@ -218,69 +214,13 @@ def _membership(email: str, organisation: str | None, collection: Collection) ->
     )
 
 
-def see_through(
-    submission: Submission, *, out: TextIO | None = None, interval: float = WAIT_INTERVAL
-) -> TaskProgress | None:
-    """Wait for ``submission``'s check to end and return its progress record.
-
-    Nothing else in this process runs queued tasks, so the check is run here, one queued task
-    at a time, until it has ended (tasks queued before it run first, as a worker would run
-    them; the compilation an accepted return queues is left to the workers). If another worker
-    took it, this follows that worker instead. On a terminal, a progress bar (``follow``) is
-    drawn from a thread beside the work."""
-    from accord.tasks.queries import progress_for
-    from accord.tasks.worker import run_queued, uses_database_backend
+def see_through(submission: Submission, *, out: TextIO | None = None) -> TaskProgress | None:
+    """Wait for ``submission``'s check to end and return its progress record (the compilation
+    an accepted return queues is left to the workers)."""
+    from accord.tasks.cli import see_through as through
 
     submission.refresh_from_db(fields=["progress"])  # set after the row was made
-    if submission.progress_id is None:
-        return None
-    if not uses_database_backend():  # the immediate backend ran it already
-        return progress_for(submission.progress_id)
-    stream = out or sys.stderr
-    bar = _Bar(str(submission.progress_id), stream) if _is_terminal(stream) else None
-    try:
-        while True:
-            progress = progress_for(submission.progress_id)
-            if progress is None or progress.is_finished:
-                return progress
-            if run_queued(max_tasks=1) == 0:
-                time.sleep(interval)  # queued elsewhere, or being run by another worker
-    finally:
-        if bar is not None:
-            bar.stop()
-
-
-def _is_terminal(stream: TextIO) -> bool:
-    try:
-        return stream.isatty()
-    except (AttributeError, ValueError):
-        return False
-
-
-class _Bar:
-    """``follow`` on a thread of its own, with a database connection of its own: drawing only."""
-
-    def __init__(self, progress_id: str, out: TextIO) -> None:
-        self.thread = threading.Thread(
-            target=self._run, args=(progress_id, out), name="accord-submit-bar", daemon=True
-        )
-        self.thread.start()
-
-    @staticmethod
-    def _run(progress_id: str, out: TextIO) -> None:
-        from django.db import DatabaseError, connections
-
-        from accord.tasks.cli import follow
-
-        try:
-            follow(progress_id, out=out, disable=False, interval=0.2)
-        except DatabaseError:
-            pass  # the bar is only a picture of the work; the work goes on
-        finally:
-            connections.close_all()
-
-    def stop(self) -> None:
-        self.thread.join(timeout=5)
+    return through(submission.progress_id, out=out, bar_name="accord-submit-bar")
 
 
 def report(submission: Submission, by: Actor, progress: TaskProgress | None, *, out: TextIO) -> int:

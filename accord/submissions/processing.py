@@ -265,6 +265,7 @@ def _conclude(
         frame=kept,
         description="The return's accepted rows, cleaned and typed to the standard",
         sources=[submission.upload],
+        dataset=submission.collection.standard_slug,
     )
     with transaction.atomic():
         submission = Submission.objects.select_for_update().get(pk=submission.pk)
@@ -368,6 +369,7 @@ def compile_collection(collection_id: str) -> CompiledDataset | None:
         frame=compiled,
         description=f"Every accepted return to {collection.name}, with row provenance",
         sources=[s.rows_object for s in accepted if s.rows_object is not None],
+        dataset=collection.standard_slug,
     )
     with transaction.atomic():
         previous = list(

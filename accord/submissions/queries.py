@@ -13,13 +13,17 @@ from django.db.models import Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
-from accord.access.decisions import decide
+from accord.access.decisions import Resource, decide
 from accord.access.enums import Action
+from accord.access.extracts import as_permitted
+from accord.access.queries import purposes_open_to
 from accord.agreements.actions import document_of
 from accord.agreements.models import Agreement, Framework, FrameworkMember
 from accord.audit.actor import Actor
 from accord.audit.exceptions import NotPermitted
 from accord.organisations.models import Organisation
+from accord.vault.exceptions import ObjectDeleted
+from accord.vault.parquet import read_frame
 from accord.vault.queries import open_object, resource_for
 
 from . import periods
@@ -260,6 +264,8 @@ def due_next(organisation_id: int | str, now: dt.datetime | None = None) -> list
 
 PROBLEMS_PURPOSE = "Reading the problems found in a return my organisation sent"
 COMPILED_PURPOSE = "Downloading the compiled collection my organisation runs"
+# The columns compilation adds to every row: where it came from. They go with the rows.
+PROVENANCE_COLUMNS = ("period", "organisation", "submission", "source_row")
 
 
 def problems_of(submission: Submission, *, by: Actor) -> pl.DataFrame | None:
@@ -290,8 +296,17 @@ def latest_compilation(collection: Collection) -> CompiledDataset | None:
     return collection.compilations.order_by("-number").first()
 
 
+def reading_purpose(by: Actor, resource: Resource, default: str) -> str:
+    """The purpose a reader states without choosing one: for data that is all its own,
+    ``default``; for data with other controllers, the first purpose their agreements all grant
+    it (the decision point then checks it), else ``default`` (which it will refuse, saying
+    why)."""
+    purposes = purposes_open_to(by.organisation_id, resource)
+    return purposes[0] if purposes else default
+
+
 def compiled_rows(
-    collection: Collection, *, by: Actor, purpose: str = COMPILED_PURPOSE
+    collection: Collection, *, by: Actor, purpose: str = ""
 ) -> tuple[CompiledDataset, pl.DataFrame] | None:
     """The newest compiled dataset of ``collection`` and its rows (with their provenance
     columns), extracted through the decision point for ``by``; None before the first
@@ -306,14 +321,17 @@ def compiled_rows(
     compilation = latest_compilation(collection)
     if compilation is None:
         return None
+    resource = resource_for(compilation.data)
     decision = decide(
         actor=by,
         action=Action.EXTRACT,
-        resource=resource_for(compilation.data),
-        purpose=purpose,
+        resource=resource,
+        purpose=purpose or reading_purpose(by, resource, COMPILED_PURPOSE),
     )
     if decision.denied:
         raise NotPermitted(decision.reason, target=f"collection:{collection.pk}")
-    # Opened for the extract the decision permits (read_frame opens objects to view them).
-    reader = open_object(compilation.data_id, by=by, decision=decision, action=Action.EXTRACT)
-    return compilation, pl.read_parquet(io.BytesIO(b"".join(reader)))
+    try:
+        frame = read_frame(compilation.data_id, by=by, decision=decision, action=Action.EXTRACT)
+    except ObjectDeleted as gone:
+        raise NotPermitted(str(gone), target=f"collection:{collection.pk}") from gone
+    return compilation, as_permitted(frame, decision, keep_columns=PROVENANCE_COLUMNS)

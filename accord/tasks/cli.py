@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import threading
 import time
 import uuid
 from typing import TextIO
@@ -131,3 +132,73 @@ def exit_status(progress: TaskProgress | None) -> int:
     if progress is None or not progress.is_finished:
         return EXIT_UNUSABLE if progress is None else EXIT_PROBLEM
     return EXIT_OK if progress.state == ProgressState.DONE else EXIT_PROBLEM
+
+
+# Seeing a queued task through from a command ---------------------------------------------------
+
+WAIT_INTERVAL = 0.5
+
+
+def see_through(
+    progress_id: uuid.UUID | str | None,
+    *,
+    out: TextIO | None = None,
+    interval: float = WAIT_INTERVAL,
+    bar_name: str = "accord-task-bar",
+) -> TaskProgress | None:
+    """Wait for the task whose progress record is ``progress_id`` to end, and return the record.
+
+    A command that queued the task (``accord submit``, ``accord extract``) has no worker of its
+    own, so it runs queued tasks here, one at a time, until that one has ended (tasks queued
+    before it run first, as a worker would run them). If another worker took it, this follows
+    that worker instead. On a terminal, a progress bar (``follow``) is drawn from a thread
+    beside the work."""
+    from .worker import run_queued, uses_database_backend
+
+    if progress_id is None:
+        return None
+    if not uses_database_backend():  # the immediate backend ran it already
+        return progress_for(str(progress_id))
+    stream = out or sys.stderr
+    bar = _Bar(str(progress_id), stream, bar_name) if _is_terminal(stream) else None
+    try:
+        while True:
+            progress = progress_for(str(progress_id))
+            if progress is None or progress.is_finished:
+                return progress
+            if run_queued(max_tasks=1) == 0:
+                time.sleep(interval)  # queued elsewhere, or being run by another worker
+    finally:
+        if bar is not None:
+            bar.stop()
+
+
+def _is_terminal(stream: TextIO) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+class _Bar:
+    """``follow`` on a thread of its own, with a database connection of its own: drawing only."""
+
+    def __init__(self, progress_id: str, out: TextIO, name: str) -> None:
+        self.thread = threading.Thread(
+            target=self._run, args=(progress_id, out), name=name, daemon=True
+        )
+        self.thread.start()
+
+    @staticmethod
+    def _run(progress_id: str, out: TextIO) -> None:
+        from django.db import DatabaseError, connections
+
+        try:
+            follow(progress_id, out=out, disable=False, interval=0.2)
+        except DatabaseError:
+            pass  # the bar is only a picture of the work; the work goes on
+        finally:
+            connections.close_all()
+
+    def stop(self) -> None:
+        self.thread.join(timeout=5)

@@ -86,6 +86,7 @@ def store(
     retention_basis: str = "",
     sources: Iterable[VaultObject] = (),
     received_at: datetime | None = None,
+    dataset: str = "",
 ) -> VaultObject:
     """Encrypt ``source`` under a fresh data key into a new vault object owned by
     ``organisation``, and record ``vault.object.stored`` in the same transaction as its row.
@@ -97,8 +98,9 @@ def store(
     earliest of its own and theirs. ``received_at`` is when the data was first received, for a
     holding moved into Accord from elsewhere: a retention period counts from it, so moving data
     never extends how long it is kept (its deadline may already have passed, and the next
-    retention run deletes it). Bad retention, sources or ``received_at`` raise
-    ``ValidationError`` before anything is written."""
+    retention run deletes it). ``dataset`` names the data standard (slug) the records follow,
+    so the decision point can match the object to the agreements that share it. Bad retention,
+    sources or ``received_at`` raise ``ValidationError`` before anything is written."""
     if not isinstance(by, Actor):
         raise TypeError("store needs by=Actor(...)")
     kind = ResourceKind(kind)
@@ -133,6 +135,7 @@ def store(
         kind=kind,
         name=name,
         description=description,
+        dataset=dataset,
         version=1,
         chunk_size=chunk_size,
         created_at=created_at,

@@ -19,6 +19,13 @@
 - Destroying an object's key file is what crypto-shredding means here: without it the blob is
   noise. (On journalling and copy-on-write file systems and SSDs, unlinking is what we can do;
   the guarantee rests on the key store not being backed up with the blobs.)
+- **Pseudonymisation keys** (one per agreement, see ``accord.access.transform``) are kept, wrapped
+  the same way, in the key store's own sub-folder ``pseudonym/`` (``pseudonymisation_keys_dir``).
+  They belong to no vault object, so the orphan sweep, which removes top-level key files without
+  a ``VaultObject`` row, never looks there; rotation re-wraps them with the rest
+  (``key_files``); backups leave them out, as every key. Their files say
+  ``"purpose": "pseudonymisation"`` and their wrapping's associated data names that purpose, so
+  a pseudonymisation key can never be read as an object's data key, nor the other way round.
 """
 
 from __future__ import annotations
@@ -49,6 +56,10 @@ DEMO_MASTER_KEY_NAME = "vault-master.key"
 PREVIOUS_FILES_VARIABLE = "ACCORD_MASTER_KEY_PREVIOUS_FILES"
 KEY_FILE_SUFFIX = ".key"
 KEY_FILE_FORMAT = 1
+# The key store's sub-folder for pseudonymisation keys, and the purpose their files name.
+PSEUDONYMISATION_FOLDER = "pseudonym"
+PSEUDONYMISATION = "pseudonymisation"
+DATA_KEY = "vault-data-key"  # the purpose of a file that names none: an object's data key
 _MAX_KEY_FILE_BYTES = 4096
 
 
@@ -209,49 +220,94 @@ def keystore_dir() -> Path:
 
 
 def key_path(object_id: uuid.UUID | str) -> Path:
-    return keystore_dir() / f"{uuid.UUID(str(object_id))}.key"
+    return keystore_dir() / f"{uuid.UUID(str(object_id))}{KEY_FILE_SUFFIX}"
 
 
-def _wrap_aad(object_id: uuid.UUID, version: int) -> bytes:
-    return f"accord-vault-data-key:v1:{object_id}:{version}".encode()
+def pseudonymisation_keys_dir() -> Path:
+    """The key store's sub-folder for pseudonymisation keys, which the orphan sweep never
+    touches (they have no ``VaultObject`` row) and rotation re-wraps."""
+    return keystore_dir() / PSEUDONYMISATION_FOLDER
+
+
+def pseudonymisation_key_path(key_id: uuid.UUID | str) -> Path:
+    return pseudonymisation_keys_dir() / f"{uuid.UUID(str(key_id))}{KEY_FILE_SUFFIX}"
+
+
+def _wrap_aad(object_id: uuid.UUID, version: int, purpose: str = DATA_KEY) -> bytes:
+    if purpose == DATA_KEY:
+        return f"accord-vault-data-key:v1:{object_id}:{version}".encode()
+    if purpose == PSEUDONYMISATION:
+        return f"accord-pseudonymisation-key:v1:{object_id}:{version}".encode()
+    raise ValueError(f"Unknown key purpose {purpose!r}.")
 
 
 def new_data_key() -> bytes:
     return AESGCM.generate_key(bit_length=DATA_KEY_BYTES * 8)
 
 
-def store_data_key(object_id: uuid.UUID, version: int, data_key: bytes) -> Path:
-    """Wrap ``data_key`` under the master key and write it to the key store (never replacing
-    an existing key file). Returns the key file's path."""
+def _store(path: Path, key_id: uuid.UUID, version: int, key: bytes, purpose: str) -> Path:
     master = master_key()
     nonce = secrets.token_bytes(NONCE_BYTES)
-    wrapped = AESGCM(master.key).encrypt(nonce, data_key, _wrap_aad(object_id, version))
-    document = {
+    wrapped = AESGCM(master.key).encrypt(nonce, key, _wrap_aad(key_id, version, purpose))
+    document: dict[str, object] = {
         "format": KEY_FILE_FORMAT,
-        "object_id": str(object_id),
+        "object_id": str(key_id),
         "version": version,
         "algorithm": "AES-256-GCM",
         "master_key_id": master.id,
         "nonce": base64.b64encode(nonce).decode(),
         "wrapped_key": base64.b64encode(wrapped).decode(),
     }
-    path = key_path(object_id)
+    if purpose != DATA_KEY:
+        document["purpose"] = purpose
+    private_folder(keystore_dir())
     private_folder(path.parent)
     write_atomically(path, [json.dumps(document, sort_keys=True).encode()])
     return path
 
 
+def store_data_key(object_id: uuid.UUID, version: int, data_key: bytes) -> Path:
+    """Wrap ``data_key`` under the master key and write it to the key store (never replacing
+    an existing key file). Returns the key file's path."""
+    return _store(key_path(object_id), object_id, version, data_key, DATA_KEY)
+
+
+def store_pseudonymisation_key(key_id: uuid.UUID, version: int, key: bytes) -> Path:
+    """Wrap a pseudonymisation key under the master key and write it to the key store's
+    ``pseudonym/`` folder (never replacing an existing key file). Returns its path."""
+    return _store(pseudonymisation_key_path(key_id), key_id, version, key, PSEUDONYMISATION)
+
+
 def load_data_key(object_id: uuid.UUID, version: int) -> bytes:
     """Read and unwrap the object's data key, or raise a specific error saying what is wrong."""
-    path = key_path(object_id)
+    return _load(
+        key_path(object_id), object_id, version, DATA_KEY, f"the key for vault object {object_id}"
+    )
+
+
+def load_pseudonymisation_key(key_id: uuid.UUID, version: int) -> bytes:
+    """Read and unwrap a pseudonymisation key, or raise a specific error saying what is wrong
+    (``KeyFileMissing`` when there is none yet)."""
+    return _load(
+        pseudonymisation_key_path(key_id),
+        key_id,
+        version,
+        PSEUDONYMISATION,
+        f"the pseudonymisation key {key_id}",
+    )
+
+
+def _load(path: Path, key_id: uuid.UUID, version: int, purpose: str, what: str) -> bytes:
+    """Read and unwrap the key file ``path``; ``what`` names the key in messages."""
+    subject = what[:1].upper() + what[1:]
+    owner = "vault object" if purpose == DATA_KEY else "pseudonymisation key"
     try:
         raw = path.read_bytes()
     except FileNotFoundError as exc:
         raise KeyFileMissing(
-            f"The key for vault object {object_id} is missing from the key store ({path}), so "
-            "its data cannot be decrypted. If it was not deliberately deleted, restore the key "
-            "store from its own backup.",
-            object_id=str(object_id),
+            f"{subject} is missing from the key store ({path}), so its data cannot be decrypted. "
+            "If it was not deliberately deleted, restore the key store from its own backup.",
+            object_id=str(key_id),
         ) from exc
     try:
         document = json.loads(raw)
@@ -259,15 +315,21 @@ def load_data_key(object_id: uuid.UUID, version: int) -> bytes:
         wrapped = base64.b64decode(document["wrapped_key"], validate=True)
         stored_master_id = str(document["master_key_id"])
         stored_object = str(document["object_id"])
-    except (ValueError, KeyError, TypeError, binascii.Error) as exc:
+        stored_purpose = str(document.get("purpose", DATA_KEY))
+    except (ValueError, KeyError, TypeError, AttributeError, binascii.Error) as exc:
         raise KeyFileDamaged(
-            f"The key file for vault object {object_id} ({path}) is damaged and cannot be read.",
-            object_id=str(object_id),
+            f"The key file for {owner} {key_id} ({path}) is damaged and cannot be read.",
+            object_id=str(key_id),
         ) from exc
-    if stored_object != str(object_id):
+    if stored_object != str(key_id):
         raise KeyFileDamaged(
-            f"The key file {path} belongs to vault object {stored_object}, not {object_id}.",
-            object_id=str(object_id),
+            f"The key file {path} belongs to {owner} {stored_object}, not {key_id}.",
+            object_id=str(key_id),
+        )
+    if stored_purpose != purpose:
+        raise KeyFileDamaged(
+            f"The key file {path} holds a {stored_purpose.replace('-', ' ')} key, not {what}.",
+            object_id=str(key_id),
         )
     ring = key_ring()
     master = ring.get(stored_master_id)
@@ -275,19 +337,18 @@ def load_data_key(object_id: uuid.UUID, version: int) -> bytes:
         current, *previous = ring
         also = f" (previous keys: {', '.join(previous)})" if previous else ""
         raise WrongMasterKey(
-            f"The key for vault object {object_id} was wrapped under master key "
-            f"{stored_master_id}, but the configured master key is {current}{also}. Configure "
-            f"the master key it was wrapped under, as the current key or in "
-            f"{PREVIOUS_FILES_VARIABLE}.",
-            object_id=str(object_id),
+            f"{subject} was wrapped under master key {stored_master_id}, but the "
+            f"configured master key is {current}{also}. Configure the master key it was wrapped "
+            f"under, as the current key or in {PREVIOUS_FILES_VARIABLE}.",
+            object_id=str(key_id),
         )
     try:
-        return AESGCM(master.key).decrypt(nonce, wrapped, _wrap_aad(object_id, version))
+        return AESGCM(master.key).decrypt(nonce, wrapped, _wrap_aad(key_id, version, purpose))
     except InvalidTag as exc:
         raise KeyFileDamaged(
-            f"The key file for vault object {object_id} ({path}) failed its authentication "
-            "check under the configured master key: it has been altered or damaged.",
-            object_id=str(object_id),
+            f"The key file for {owner} {key_id} ({path}) failed its authentication check under the "
+            "configured master key: it has been altered or damaged.",
+            object_id=str(key_id),
         ) from exc
 
 
@@ -296,7 +357,16 @@ def destroy_data_key(object_id: uuid.UUID) -> bool:
 
     The file is locked while it is unlinked, so a rotation re-wrapping it at the same moment
     cannot put it back (see ``_locked_key_file``)."""
-    path = key_path(object_id)
+    return _destroy(key_path(object_id))
+
+
+def destroy_pseudonymisation_key(key_id: uuid.UUID) -> bool:
+    """Delete a pseudonymisation key file (every pseudonym made with it can then never be made
+    again), locked as ``destroy_data_key`` does. True if there was one."""
+    return _destroy(pseudonymisation_key_path(key_id))
+
+
+def _destroy(path: Path) -> bool:
     try:
         fd = os.open(path, os.O_RDONLY)
     except FileNotFoundError:
@@ -322,13 +392,18 @@ class RewrapFailed(Exception):
 
 
 def key_files() -> Iterator[Path]:
-    """The key store's key files (not temporary files), in a stable order."""
-    folder = keystore_dir()
-    if not folder.is_dir():
-        return
-    for path in sorted(folder.iterdir()):
-        if path.name.endswith(KEY_FILE_SUFFIX) and not path.name.startswith("."):
-            yield path
+    """The key store's key files (not temporary files), in a stable order: the objects' data
+    keys, then the pseudonymisation keys of the ``pseudonym/`` folder."""
+    for folder in (keystore_dir(), pseudonymisation_keys_dir()):
+        if not folder.is_dir():
+            continue
+        for path in sorted(folder.iterdir()):
+            if (
+                path.name.endswith(KEY_FILE_SUFFIX)
+                and not path.name.startswith(".")
+                and path.is_file()
+            ):
+                yield path
 
 
 def read_key_document(path: Path) -> dict[str, object]:
@@ -399,7 +474,10 @@ def rewrap_key_file(path: Path, *, new: MasterKey, old: Mapping[str, MasterKey])
             raise RewrapFailed("the key file is damaged and cannot be read") from exc
         if path.name != f"{object_id}{KEY_FILE_SUFFIX}":
             raise RewrapFailed(f"the key file names another object ({object_id})")
-        aad = _wrap_aad(object_id, version)
+        purpose = str(document.get("purpose", DATA_KEY))
+        if purpose not in (DATA_KEY, PSEUDONYMISATION):
+            raise RewrapFailed(f"the key file holds a key of unknown purpose ({purpose})")
+        aad = _wrap_aad(object_id, version, purpose)
         try:
             data_key = AESGCM(master.key).decrypt(nonce, wrapped, aad)
         except InvalidTag as exc:

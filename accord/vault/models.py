@@ -27,6 +27,14 @@ class VaultObject(models.Model):
     kind = models.CharField(max_length=40, choices=ResourceKind.choices)
     name = models.CharField(max_length=200)
     description = models.TextField(blank=True)
+    dataset = models.CharField(
+        max_length=100,
+        blank=True,
+        help_text=(
+            "The data standard (slug) its records follow, which agreements name to grant "
+            "access; empty for objects no agreement shares (problem reports, files as sent)"
+        ),
+    )
     version = models.PositiveIntegerField(default=1)
     size = models.PositiveBigIntegerField(help_text="Plaintext size in bytes")
     chunk_size = models.PositiveIntegerField()

@@ -34,7 +34,7 @@ import polars as pl
 from django.conf import settings
 
 from accord.access.decisions import Decision
-from accord.access.enums import ResourceKind
+from accord.access.enums import Action, ResourceKind
 from accord.audit.actor import Actor
 from accord.organisations.models import Organisation
 
@@ -174,13 +174,14 @@ def read_frame(
     by: Actor,
     decision: Decision,
     columns: list[str] | None = None,
+    action: Action | str = Action.VIEW,
 ) -> pl.DataFrame:
     """The Parquet vault object ``object_id`` as a DataFrame (only ``columns``, if given).
 
     ``decision`` is checked before anything is read (``AccessDenied``); a changed, swapped or
     cut-short object raises its ``VaultIntegrityError`` and no frame is returned.
     """
-    reader = queries.open_object(object_id, by=by, decision=decision)
+    reader = queries.open_object(object_id, by=by, decision=decision, action=action)
     with private_workspace() as folder:
         path = folder / _FILE_NAME
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

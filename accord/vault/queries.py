@@ -36,19 +36,53 @@ from .exceptions import (
     ObjectNotFound,
     ObjectTruncated,
 )
-from .models import DeletionCertificate, VaultObject
+from .models import DeletionCertificate, VaultObject, VaultObjectSource
 
 # read_all() refuses objects larger than this: stream them instead.
 READ_ALL_LIMIT = 64 * 1024 * 1024
 
 
-def resource_for(obj: VaultObject) -> Resource:
-    """The object as the decision point sees it."""
+# How far back through derived-from links the controllers of derived data are looked for.
+SOURCE_DEPTH = 6
+
+
+def _lineage(obj: VaultObject) -> tuple[tuple[str, ...], bool]:
+    """The controllers of everything ``obj`` was made from, however indirectly, and whether
+    any of it has been deleted since."""
+    controllers: set[str] = set()
+    deleted = False
+    frontier = [obj.pk]
+    seen = set(frontier)
+    for _ in range(SOURCE_DEPTH):
+        rows = list(
+            VaultObjectSource.objects.filter(derived_id__in=frontier).values_list(
+                "source_id", "source__organisation_id", "source__deleted_at"
+            )
+        )
+        frontier = [source for source, _, _ in rows if source not in seen]
+        seen.update(frontier)
+        controllers.update(str(organisation) for _, organisation, _ in rows)
+        deleted = deleted or any(gone is not None for _, _, gone in rows)
+        if not frontier:
+            break
+    return tuple(sorted(controllers)), deleted
+
+
+def resource_for(obj: VaultObject, fields: tuple[str, ...] = ()) -> Resource:
+    """The object as the decision point sees it: what it is, whose it is, whose data it was
+    made from, and whether it may still be read."""
+    sources, sources_deleted = _lineage(obj)
     return Resource(
         kind=ResourceKind(obj.kind),
         id=str(obj.id),
         owner_organisation_id=str(obj.organisation_id),
+        fields=fields,
         description=obj.name,
+        dataset=obj.dataset,
+        sources=sources,
+        deleted=obj.deleted_at is not None,
+        sources_deleted=sources_deleted,
+        retention_deadline=obj.retention_deadline,
     )
 
 
@@ -85,7 +119,7 @@ def open_object(
     reading — a ``VaultIntegrityError`` subclass naming what is wrong.
     """
     obj = get_object(object_id)
-    decision.require(actor=by, action=action, resource=resource_for(obj))
+    decision.require(actor=by, action=action, resource=resource_for(obj, decision.resource.fields))
     if obj.deleted_at is not None:
         raise ObjectDeleted(
             deleted_message(obj),

@@ -8,6 +8,10 @@ while both keys are configured (the new one as ``ACCORD_MASTER_KEY_FILE``, the o
 ``ACCORD_MASTER_KEY_PREVIOUS_FILES``) every object stays readable during, and after, an
 interrupted rotation. Running it again skips the files already done.
 
+Every key file is re-wrapped: the objects' data keys, and the agreements' pseudonymisation keys
+in the key store's ``pseudonym/`` folder (``keys.key_files``). Those are re-wrapped, never
+changed, so no pseudonym changes with the master key.
+
 A file that cannot be re-wrapped (damaged, or wrapped under a key not given) is left as it is
 and reported; the rest carry on. One audit event records the rotation and its counts.
 """
@@ -77,9 +81,9 @@ def rotate_master_key(
             try:
                 outcome = keys.rewrap_key_file(path, new=new, old=old_ring)
             except keys.RewrapFailed as exc:
-                result.failed.append((path.name, str(exc)))
+                result.failed.append((_name(path), str(exc)))
             except OSError as exc:
-                result.failed.append((path.name, f"it could not be rewritten ({exc.strerror})"))
+                result.failed.append((_name(path), f"it could not be rewritten ({exc.strerror})"))
             else:
                 if outcome == keys.RewrapOutcome.REWRAPPED:
                     result.rewrapped += 1
@@ -95,6 +99,15 @@ def rotate_master_key(
     finally:
         _record(by, result)
     return result
+
+
+def _name(path: Path) -> str:
+    """The key file's name in the key store: ``<id>.key``, or ``pseudonym/<id>.key`` for an
+    agreement's pseudonymisation key."""
+    try:
+        return str(path.relative_to(keys.keystore_dir()))
+    except ValueError:
+        return path.name
 
 
 def _refuse_a_wrong_old_key(

@@ -8,6 +8,11 @@ its row, so a process killed part-way can leave, never as a visible object:
 - a **blob** with no ``VaultObject`` row;
 - a **key file** with no row.
 
+Only the key store's top level holds objects' key files. Its ``pseudonym/`` folder holds the
+agreements' pseudonymisation keys, which never have a row and must outlive every object (losing
+one would change every pseudonym of its agreement): the sweep never looks there, and they never
+count towards a mass removal.
+
 Blobs and key files whose row is marked deleted are also removed: crypto-shredding already
 destroyed them once, so one found now was put back (a restored backup, say) and must go again.
 
@@ -227,6 +232,7 @@ def _upload_activity(backend: S3Backend, key: str, upload_id: str, initiated: da
 
 def _key_store_candidates() -> Iterator[Orphan]:
     folder = keys.keystore_dir()
+    # Depth 1: files of the top level only, never the pseudonymisation keys of pseudonym/.
     for path, modified in _local_files(folder, depth=1):
         name = path.name
         if _TEMPORARY.match(name):

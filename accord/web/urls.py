@@ -13,8 +13,10 @@ from .views import (
     notifications,
     organisation,
     register,
+    sharing,
     standards,
     tasks,
+    usage,
     vault,
 )
 
@@ -109,7 +111,11 @@ urlpatterns = [
     *collections.urlpatterns,
     # Data requests
     *data_requests.urlpatterns,
+    # Data shared with the organisation: extracts and releases
+    *sharing.urlpatterns,
     *api_tokens.urlpatterns,
     # Progress of background work, polled by the progress indicator
     *tasks.urlpatterns,
+    # Who used our data, our access history, and the audit bundle to verify offline
+    *usage.urlpatterns,
 ]

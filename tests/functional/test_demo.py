@@ -37,3 +37,39 @@ def test_every_persona_signs_in(page: Page, transactional_db) -> None:
             assert_accessible(page)
         page.locator("#sign-out").click()
         expect(page.get_by_role("heading", name="Sign in to Accord")).to_be_visible()
+
+
+def _sign_in(page: Page, persona) -> None:
+    page.goto("/sign-in/")
+    page.get_by_label("Email address").fill(persona.username)
+    page.get_by_label("Password").fill(DEMO_PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    if persona.totp_secret:
+        key = base64.b32decode(persona.totp_secret + "=" * (-len(persona.totp_secret) % 8))
+        page.get_by_label("Security code").fill(code_for(key))
+        page.get_by_role("button", name="Continue").click()
+    expect(page.locator("#current-organisation")).to_contain_text(persona.username)
+
+
+def test_the_demo_starts_with_data_shared_with_the_districts_and_councils(
+    page: Page, transactional_db
+) -> None:
+    summary = load_demo(password=DEMO_PASSWORD)
+    personas = {p.username: p for p in summary.personas}
+
+    # Maidstone's analyst finds Kent's housing benefit collection and UKHSA's releases.
+    _sign_in(page, personas["analyst@midkent.demo.accord.test"])
+    page.goto("/shared/")
+    housing = page.locator(".shared-grant", has_text="from Kent County Council")
+    expect(housing.locator(".shared-sources")).to_contain_text("Housing benefit claims (demo)")
+    expect(housing.locator(".row-limit")).to_contain_text("E07000110")
+    tests = page.locator(".shared-grant", has_text="from UK Health Security Agency")
+    expect(tests.locator(".shared-sources li")).to_have_count(2)
+    assert_accessible(page)
+    page.locator("#sign-out").click()
+
+    # UKHSA's national data team sees its two releases.
+    _sign_in(page, personas["analyst@ukhsa.demo.accord.test"])
+    page.goto("/releases/")
+    expect(page.get_by_text("Week ending").first).to_be_visible()
+    assert_accessible(page)

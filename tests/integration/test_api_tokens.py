@@ -18,7 +18,8 @@ from accord.organisations import actions
 from accord.organisations.actors import actor_for
 from accord.organisations.enums import Role
 from accord.organisations.models import ApiToken
-from tests.factories import OrganisationFactory
+from accord.organisations.token_scopes import create_scoped_api_token
+from tests.factories import OrganisationFactory, active_care_home_agreement
 
 from .api_helpers import Api, detail, member, stored, token_of
 from .helpers import (
@@ -319,3 +320,93 @@ def test_a_token_acts_with_the_memberships_current_roles(council) -> None:
     response = Api(secret).post("/agreements", body)
     assert response.status_code == 403
     assert "party to" in detail(response)
+
+
+# Scope: the agreements and access actions a token may use
+
+
+def test_a_token_is_limited_to_the_agreements_and_actions_ticked(council, other_council) -> None:
+    in_force = active_care_home_agreement(other_council, council)
+    user = person(council, Role.ANALYST)
+    client = signed_in_client(user)
+    page = texts(client.get(PAGE))
+    assert "Which agreements may it use?" in page
+    assert in_force.title in page
+    assert "Take a record-level extract" in page
+    before = last_seq()
+    response = client.post(
+        PAGE,
+        {
+            "name": "Weekly pickup",
+            "days": "90",
+            "agreements": [str(in_force.pk)],
+            "actions": ["extract", "view"],
+        },
+    )
+    assert SECRET.search(texts(response))
+    token = ApiToken.objects.get()
+    assert list(token.agreements.all()) == [in_force]
+    assert token.actions == ["view", "extract"]
+    event = only(events_after(before, "organisation.api_token.scoped"))
+    assert event.details["agreements"] == [{"id": str(in_force.pk), "title": in_force.title}]
+    assert event.details["actions"] == ["view", "extract"]
+    only(events_after(before, "organisation.api_token.created"))
+
+    listing = texts(client.get(PAGE))
+    assert f"Agreements: {in_force.title}" in listing
+    assert "Actions: View the records; Take a record-level extract" in listing
+    # The organisation admin sees the scope of members' tokens too.
+    admin = texts(signed_in_client(person(council, Role.ORGANISATION_ADMIN)).get(PAGE))
+    assert f"Agreements: {in_force.title}" in admin
+
+
+def test_a_token_with_nothing_ticked_may_use_any_agreement_and_action(
+    council, other_council
+) -> None:
+    active_care_home_agreement(other_council, council)
+    client = signed_in_client(person(council, Role.ANALYST))
+    before = last_seq()
+    client.post(PAGE, {"name": "Anything", "days": "30"})
+    token = ApiToken.objects.get()
+    assert (list(token.agreements.all()), token.actions) == ([], [])
+    assert not events_after(before, "organisation.api_token.scoped")
+    listing = texts(client.get(PAGE))
+    assert "Any agreement" in listing
+    assert "Any action" in listing
+
+
+def test_only_agreements_in_force_of_the_organisation_can_be_ticked(council, other_council) -> None:
+    theirs = active_care_home_agreement(
+        other_council, OrganisationFactory(name="Swale Borough Council", gss_code="E07000113")
+    )
+    client = signed_in_client(person(council, Role.ANALYST))
+    assert theirs.title not in texts(client.get(PAGE))
+    response = client.post(
+        PAGE, {"name": "Sneaky", "days": "30", "agreements": [str(theirs.pk)], "actions": ["x"]}
+    )
+    assert response.status_code == 200
+    page = texts(response)
+    assert "Choose agreements from the list" in page
+    assert "Choose actions from the list" in page
+    assert not ApiToken.objects.exists()
+
+
+def test_with_no_agreement_in_force_only_actions_are_offered(council) -> None:
+    page = texts(signed_in_client(person(council, Role.ANALYST)).get(PAGE))
+    assert "Which agreements may it use?" not in page
+    assert "What may it do with shared data?" in page
+
+
+def test_the_scoping_action_refuses_what_the_organisation_cannot_use(
+    council, other_council
+) -> None:
+    membership = member(council, Role.ANALYST)
+    by = actor_for(membership.user, membership)
+    elsewhere = active_care_home_agreement(
+        other_council, OrganisationFactory(name="Swale Borough Council", gss_code="E07000113")
+    )
+    with pytest.raises(ValidationError, match="agreements in force that Maidstone"):
+        create_scoped_api_token(by=by, membership=membership, name="x", agreements=[elsewhere])
+    with pytest.raises(ValidationError, match="Choose actions"):
+        create_scoped_api_token(by=by, membership=membership, name="x", actions=["delete"])
+    assert not ApiToken.objects.exists()

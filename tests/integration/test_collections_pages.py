@@ -656,7 +656,7 @@ def test_the_owner_sees_who_has_sent_what_and_the_compiled_rows(
 
     reads = decided(before, compilation.data)
     assert [(e.outcome, e.organisation) for e in reads] == [("permit", str(gmca.pk))]
-    assert reads[0].purpose == "Looking at the compiled collection my organisation runs"
+    assert reads[0].purpose == f"Running the collection “{collection.name}”"
     # The owner sees the accepted return's page, with its caveats.
     shown = text_of(client.get(f"/submissions/{accepted.pk}/"))
     assert 'id="submission-state">Accepted<' in shown
@@ -685,7 +685,8 @@ def test_the_owner_downloads_the_compiled_dataset_with_provenance(
     assert [(e.outcome, e.organisation, e.details["action"]) for e in reads] == [
         ("permit", str(gmca.pk), "extract")
     ]
-    assert reads[0].purpose == "Downloading the compiled collection my organisation runs"
+    # The contributors' data is the collection's under the framework, for running it.
+    assert reads[0].purpose == f"Running the collection “{collection.name}”"
 
 
 def test_before_anything_is_accepted_there_is_nothing_to_download(collection, gmca) -> None:

@@ -22,12 +22,14 @@ from django.views.decorators.http import require_POST
 
 from accord.access.decisions import decide
 from accord.access.enums import Action
+from accord.access.extracts import as_permitted
 from accord.agreements.models import Framework
 from accord.audit.exceptions import NotPermitted, Refused
 from accord.organisations.models import Membership, Organisation
 from accord.standards.queries import get_standard, latest_versions
 from accord.submissions import actions, periods, queries, transitions
 from accord.submissions.models import Collection, CompiledDataset, Submission
+from accord.vault.exceptions import ObjectDeleted
 from accord.vault.parquet import read_frame
 from accord.vault.queries import resource_for
 
@@ -156,15 +158,22 @@ def _compiled_preview(
 ) -> tuple[list[str], list[list[Any]]]:
     """The first rows of the compiled dataset, read through the decision point."""
     by = actor(request)
+    resource = resource_for(compilation.data)
     decision = decide(
         actor=by,
         action=Action.VIEW,
-        resource=resource_for(compilation.data),
-        purpose="Looking at the compiled collection my organisation runs",
+        resource=resource,
+        purpose=queries.reading_purpose(
+            by, resource, "Looking at the compiled collection my organisation runs"
+        ),
     )
     if decision.denied:
         return [], []
-    frame = read_frame(compilation.data_id, by=by, decision=decision).head(PREVIEW_ROWS)
+    try:
+        rows = read_frame(compilation.data_id, by=by, decision=decision).head(PREVIEW_ROWS)
+    except ObjectDeleted:
+        return [], []  # the page says the compiled dataset is gone; nothing to show
+    frame = as_permitted(rows, decision, keep_columns=queries.PROVENANCE_COLUMNS)
     return frame.columns, [list(row) for row in frame.iter_rows()]
 
 

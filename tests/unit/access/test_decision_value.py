@@ -194,4 +194,7 @@ class TestValues:
             "row_filter": (),
             "aggregate_only": False,
             "on_behalf_of_controller": "",
+            "allowed_fields": None,
+            "identifier_types": (),
+            "pseudonym_agreement": "",
         }

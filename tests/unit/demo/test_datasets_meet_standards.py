@@ -5,7 +5,7 @@ Their figures also agree with each other, as a real home's or UKHSA's would."""
 from __future__ import annotations
 
 import dataclasses
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 import polars as pl
@@ -19,7 +19,10 @@ from accord.demo.datasets import (
     DemoDataset,
     care_home_status,
     covid_tests_pilot,
+    covid_tests_weekly,
     demo_datasets,
+    housing_benefit_claims,
+    lsoas_in,
 )
 from accord.demo.loader import ORGANISATIONS, demo_actor
 from accord.organisations.actions import create_organisation
@@ -227,3 +230,74 @@ def test_the_pilot_suppresses_small_counts_and_its_rates_agree() -> None:
         (100_000 * shown["positive_cases"] / shown["population_denominator"]).round(1)
     )
     assert (frame.select("pcr_tests", "lfd_tests").min_horizontal() >= 5).all()
+
+
+# Housing benefit claims and UKHSA's weekly releases --------------------------------------------
+
+
+@pytest.mark.parametrize("rows", [1, 50, 1200])
+def test_housing_benefit_claims_meet_the_standard(db, rows: int, tmp_path: Path) -> None:
+    frame = housing_benefit_claims(date(2026, 3, 1), rows=rows)
+    assert frame.height == rows
+    _assert_meets(frame, get_standard("housing-benefit-claims", "1.0"), tmp_path)
+    assert frame.equals(housing_benefit_claims(date(2026, 3, 1), rows=rows))
+
+
+def test_housing_benefit_claims_hang_together() -> None:
+    extract = date(2026, 3, 1)
+    frame = housing_benefit_claims(extract)
+    for column in ("hb_claim_ref", "person_id", "nino"):
+        assert frame[column].is_unique().all(), column
+    assert set(frame["ltla_cd"].unique()) == {"E07000110", "E07000106", "E07000116"}
+    outward = frame["postcode"].str.split(" ").list.first()
+    for district, outwards in POSTCODE_DISTRICTS.items():
+        assert set(outward.filter(frame["ltla_cd"] == district)) <= outwards
+    assert (frame["extract_date"] == extract).all()
+    broken = frame.filter(
+        (pl.col("claim_start_date") > pl.col("extract_date"))
+        | (pl.col("claim_start_date") < pl.col("date_of_birth").dt.offset_by("18y"))
+        | (pl.col("hb_in_payment") & (pl.col("claim_status") != "live"))
+        | (pl.col("hb_in_payment") & (pl.col("tenure") == "owner"))
+        | (pl.col("hb_in_payment") != (pl.col("hb_weekly_award_band") != "none"))
+        | (pl.col("dhp_award_12m") & ~pl.col("hb_in_payment"))
+        | (pl.col("children_in_household_count") >= pl.col("household_size"))
+    )
+    assert broken.is_empty(), broken
+    assert 0.8 < frame["claim_status"].eq("live").mean() < 0.95  # type: ignore[operator]
+
+
+def test_a_later_extract_describes_the_same_claims() -> None:
+    first = housing_benefit_claims(date(2026, 2, 1), rows=100)
+    later = housing_benefit_claims(
+        date(2026, 3, 1), first=10, rows=100, established=100, since=date(2026, 2, 1)
+    )
+    stable = [c for c in first.columns if c not in {"claim_status", "extract_date"}]
+    paid = ("hb_", "ctr_", "dhp_", "uc_")  # follow the status
+    stable = [c for c in stable if not c.startswith(paid)] + ["hb_claim_ref"]
+    same = first.slice(10).select(stable)
+    assert same.equals(later.head(90).select(stable))
+    new = later.tail(10)
+    assert (new["claim_start_date"] > date(2026, 2, 1)).all()
+
+
+def test_ukhsas_weekly_file_covers_every_councils_lsoas_and_meets_the_standard(
+    db, tmp_path: Path
+) -> None:
+    districts = ("E07000110", "E07000106", "E07000116", "E06000035", "E09000012", "E09000019")
+    ended = date(2026, 11, 15)  # a Sunday
+    frame = covid_tests_weekly(districts, ended=ended)
+    _assert_meets(frame, get_standard("covid-tests-lsoa-weekly", "1.0"), tmp_path)
+    assert frame.height == 2 * sum(len(lsoas_in(d)) for d in districts)
+    assert (frame["week_ending"] == ended).all()
+    upper = dict(frame.select("ltla_cd", "utla_cd").unique().iter_rows())
+    assert upper == {
+        "E07000110": "E10000016",
+        "E07000106": "E10000016",
+        "E07000116": "E10000016",
+        "E06000035": "E06000035",
+        "E09000012": "E09000012",
+        "E09000019": "E09000019",
+    }
+    regions = dict(frame.select("ltla_cd", "region_cd").unique().iter_rows())
+    assert {regions[d] for d in districts[:4]} == {"E12000008"}  # South East
+    assert {regions[d] for d in districts[4:]} == {"E12000007"}  # London

@@ -103,7 +103,10 @@ def test_a_good_return_is_accepted_and_compiled_with_provenance_and_caveats(
     compiled = CompiledDataset.objects.get(collection=collection)
     owner = member_actor(gmca, Role.ANALYST)
     decision = decide(
-        actor=owner, action=Action.VIEW, resource=resource_for(compiled.data), purpose="Test"
+        actor=owner,
+        action=Action.VIEW,
+        resource=resource_for(compiled.data),
+        purpose=f"Running the collection “{collection.name}”",
     )
     frame = read_frame(compiled.data.id, by=owner, decision=decision)
     assert frame.columns[:4] == ["period", "organisation", "submission", "source_row"]
@@ -241,6 +244,34 @@ def test_only_the_owner_adds_contributors(collection, homes) -> None:
             collection=collection,
             organisation=homes[1],
         )
+
+
+def test_an_owner_sends_its_own_personal_data_to_its_own_collection_with_no_agreement(
+    gmca,
+) -> None:
+    """A controller needs no agreement with itself; no framework grant is written for it."""
+    from accord.access.models import Grant
+
+    runner = member_actor(gmca, Role.ANALYST)
+    own = actions.create_collection(
+        by=runner,
+        slug="hb-own",
+        name="Housing benefit, our own",
+        standard=get_standard("housing-benefit-claims"),
+        schedule="monthly",
+        starts_on=DAY.replace(day=1),
+        deadline_days=10,
+        deadline_time=dt.time(17, 0),
+    )
+    contributor = actions.add_contributor(by=runner, collection=own, organisation=gmca)
+    assert contributor.agreement is None
+    assert not Grant.objects.exists()
+    event = AuditEvent.objects.filter(action="collection.contributor_added").latest("seq")
+    assert event.details["basis"] == "its own data"
+    # Anyone else still needs an agreement for personal data.
+    other = OrganisationFactory(name="Somewhere Else Council")
+    with pytest.raises(Refused, match="only under an active agreement"):
+        actions.add_contributor(by=runner, collection=own, organisation=other)
 
 
 def test_a_check_that_cannot_finish_rejects_the_return_saying_the_fault_is_ours(

@@ -19,6 +19,7 @@ from django.core.management import call_command
 from django.db import connection
 
 from accord.access.enums import ResourceKind
+from accord.access.transform import pseudonymisation_key, pseudonymisation_key_id
 from accord.audit import triggers
 from accord.audit.actor import Actor
 from accord.audit.checkpoints import create_checkpoint
@@ -337,6 +338,56 @@ def test_the_archive_holds_no_key_material(member, tmp_path) -> None:
         assert keys.load_data_key(obj.id, obj.version) not in raw
     assert KEPT not in raw  # and no plaintext
     assert not any("key" in name.lower() for name in members(archive))
+
+
+@database
+def test_the_archive_holds_no_pseudonymisation_key(member, tmp_path) -> None:
+    """Pseudonymisation keys live in the key store (its pseudonym/ folder), so, like every
+    other key, they never go into a backup with the data."""
+    organisation, actor = member
+    store(actor, organisation, KEPT)
+    key = pseudonymisation_key("agreement-1")
+    path = keys.pseudonymisation_key_path(pseudonymisation_key_id("agreement-1"))
+    on_disk = path.read_bytes()
+    archive = tmp_path / "accord.tar"
+    backup.create_backup(archive, by=BY)
+    raw = archive.read_bytes()
+
+    document = json.loads(on_disk)
+    for secret in (
+        on_disk,
+        key,
+        document["wrapped_key"].encode(),
+        base64.b64decode(document["wrapped_key"]),
+        str(pseudonymisation_key_id("agreement-1")).encode(),
+    ):
+        assert secret not in raw
+    assert not any("pseudonym" in name or "key" in name.lower() for name in members(archive))
+    assert path.read_bytes() == on_disk  # read nothing, changed nothing
+
+
+@transactional
+def test_restore_leaves_pseudonymisation_keys_alone_and_does_not_count_them(
+    member, tmp_path, settings
+) -> None:
+    """Restore reads the key store to tell shredded objects from live ones: pseudonymisation
+    keys are not objects' keys, so a key store holding only them still counts as holding no
+    keys, and restore never changes them."""
+    organisation, actor = member
+    store(actor, organisation, KEPT)
+    archive = tmp_path / "accord.tar"
+    backup.create_backup(archive, by=BY)
+    wipe_database()
+    settings.VAULT_DIR = tmp_path / "fresh-blob-store"
+    settings.VAULT_KEYSTORE_DIR = tmp_path / "key-store-without-object-keys"
+    key = pseudonymisation_key("agreement-1")
+    path = keys.pseudonymisation_key_path(pseudonymisation_key_id("agreement-1"))
+    on_disk = path.read_bytes()
+
+    with pytest.raises(backup.TargetNotReady, match="holds no keys"):
+        backup.restore_backup(archive, by=BY)
+    assert path.read_bytes() == on_disk
+    assert pseudonymisation_key("agreement-1") == key
 
 
 @database

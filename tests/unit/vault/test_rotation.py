@@ -9,8 +9,10 @@ import os
 import stat
 from pathlib import Path
 
+import polars as pl
 import pytest
 
+from accord.access.transform import pseudonymisation_key, pseudonymisation_key_id, pseudonymise
 from accord.audit.actor import Actor
 from accord.audit.models import AuditEvent
 from accord.cli.main import main
@@ -80,6 +82,39 @@ def test_rotation_rewraps_every_key_and_leaves_the_data_alone(vault, two_keys, m
     only_new_key(monkeypatch)
     for obj, data in objects.items():
         assert read(actor, obj) == data
+
+
+def test_rotation_rewraps_pseudonymisation_keys_and_pseudonyms_stay_the_same(
+    member, settings, two_keys, monkeypatch
+) -> None:
+    organisation, actor = member
+    old_path, old, new_path, new = two_keys
+    settings.VAULT_MASTER_KEY = ""
+    settings.VAULT_MASTER_KEY_FILE = old_path
+    monkeypatch.delenv(keys.PREVIOUS_FILES_VARIABLE, raising=False)
+    obj = store(actor, organisation, b"an object's data", name="Object")
+    key = pseudonymisation_key("agreement-1")
+    frame = pl.DataFrame({"nhs": ["943 476 5919", "4010232137"]})
+    before = pseudonymise(frame, {"nhs": "nhs_number"}, key)
+    path = keys.pseudonymisation_key_path(pseudonymisation_key_id("agreement-1"))
+    settings.VAULT_MASTER_KEY_FILE = new_path
+    monkeypatch.setenv(keys.PREVIOUS_FILES_VARIABLE, str(old_path))
+
+    assert path in list(keys.key_files())
+    result = rotate_master_key(by=SYSTEM, new=new, old=[old])
+    assert (result.rewrapped, result.failed) == (2, [])  # the object's key and the agreement's
+    document = json.loads(path.read_text())
+    assert document["master_key_id"] == new.id
+    assert document["purpose"] == "pseudonymisation"
+
+    only_new_key(monkeypatch)
+    assert pseudonymisation_key("agreement-1") == key
+    assert pseudonymise(frame, {"nhs": "nhs_number"}, pseudonymisation_key("agreement-1")).equals(
+        before
+    )
+    assert read(actor, obj) == b"an object's data"
+    rerun = rotate_master_key(by=SYSTEM, new=new, old=[old])
+    assert (rerun.rewrapped, rerun.already_done) == (0, 2)
 
 
 def test_without_rotation_the_new_key_alone_cannot_read(vault, monkeypatch) -> None:

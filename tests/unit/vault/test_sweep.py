@@ -21,6 +21,7 @@ import pytest
 from django.conf import settings as django_settings
 from django.utils import timezone
 
+from accord.access.transform import pseudonymisation_key, pseudonymisation_key_id
 from accord.audit.models import AuditEvent
 from accord.cli.main import main
 from accord.vault import actions, keys, sweep
@@ -194,6 +195,40 @@ def test_each_kind_of_leftover_is_removed_and_nothing_else(member) -> None:
     assert again.removed == again.failed == again.too_recent == []
     assert again.audit_seq is None
     assert len(_sweep_events()) == 1
+
+
+# Pseudonymisation keys -------------------------------------------------------------------------
+
+
+def test_pseudonymisation_keys_are_never_swept_however_old(member) -> None:
+    """An agreement's pseudonymisation key has no VaultObject row, and losing it would change
+    every pseudonym of the agreement: the sweep never looks in the key store's pseudonym/
+    folder, nor counts those keys towards a mass removal."""
+    organisation, actor = member
+    live = store(actor, organisation, b"kept", name="Live return")
+    agreement_keys = {
+        agreement: pseudonymisation_key(agreement)
+        for agreement in (f"agreement-{n}" for n in range(sweep.MASS_REMOVAL + 2))
+    }
+    paths = [
+        keys.pseudonymisation_key_path(pseudonymisation_key_id(agreement))
+        for agreement in agreement_keys
+    ]
+    assert all(path.parent == _keystore() / "pseudonym" for path in paths)
+    orphan_key = _orphan_key()
+    _age_everything(hours=24 * 400)
+
+    report = sweep.sweep()  # no refusal: only one top-level key file lacks a row
+
+    assert [(item.kind, item.name) for item in report.removed] == [
+        (OrphanKind.KEY_FILE, orphan_key.name)
+    ]
+    assert all(path.exists() for path in paths)
+    assert {agreement: pseudonymisation_key(agreement) for agreement in agreement_keys} == (
+        agreement_keys
+    )
+    assert read(actor, live) == b"kept"
+    assert sweep.sweep(dry_run=True).removed == []
 
 
 # The age threshold ------------------------------------------------------------------------------

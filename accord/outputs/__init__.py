@@ -1,0 +1,1 @@
+"""Outputs returned to contributors: disclosure-controlled aggregates (issue 8)."""

@@ -12,6 +12,9 @@ median over ``--repeats``:
 * strict: ``protect(add_margins(...), STRICT, rows=..., columns=..., layers=...)`` on the
   two-way tables (one per age band) with their margins, secondary suppression included
   (the margins are added before timing, so the table is 100,000 cells plus margins);
+* strict includes the interval audit (witness on every sub-table; LP up to
+  ``audit_max_cells`` entries, else the documented margin fallback);
+* magnitude: ``protect_magnitude`` on record-level contributions (1-12 homes per cell);
 * cell key: ``cell_keys`` from record-level data (one record per person counted, about 15M,
   with record keys hashed from the record number; not timed, printed for reference) then
   ``protect(cells, CELL_KEY)``: the p-table lookup, timed. Empty cells have no records, so
@@ -48,6 +51,7 @@ from accord.outputs.disclosure import (
     add_margins,
     cell_keys,
     protect,
+    protect_magnitude,
 )
 
 GOAL_SECONDS = 1.0
@@ -105,6 +109,16 @@ def main() -> None:
     with_margins = add_margins(table, rows="la", columns="day", layers=("band",))
     records = make_records(table, args.seed)
     keyed = cell_keys(records, ["band", "la", "day"])
+    # magnitude: 100,000 cells with 1-12 contributing homes each (~650,000 contributions)
+    n = pl.int_range(pl.len(), dtype=pl.Int64)
+    contributions = (
+        table.with_columns((1 + (n.hash(seed=args.seed + 5) % 12)).alias("_k"), n.alias("_cell"))
+        .select(pl.all().repeat_by("_k").explode())
+        .with_columns(
+            pl.format("h{}", pl.int_range(pl.len()).over("_cell")).alias("home"),
+            (pl.int_range(pl.len(), dtype=pl.Int64).hash(seed=args.seed + 6) % 50).alias("beds"),
+        )
+    )
     print(
         f"table: {table.height:,} cells ({with_margins.height:,} with margins), "
         f"{int(table['count'].sum()):,} records for the cell key run; Polars "
@@ -118,6 +132,11 @@ def main() -> None:
             lambda: protect(with_margins, STRICT, rows="la", columns="day", layers=("band",)),
         ),
         ("cell key (p-table lookup)", keyed.height, lambda: protect(keyed, CELL_KEY)),
+        (
+            "magnitude (p%, (n,k), contributors)",
+            contributions["_cell"].n_unique(),
+            lambda: protect_magnitude(contributions, ["band", "la", "day"], "beds", "home"),
+        ),
     ]
     print(f"{'profile':<38} {'cells':>9} {'median s':>9} {'min-max s':>12} {'/ 1 s':>7}  statuses")
     for name, cells, step in runs:

@@ -65,6 +65,17 @@ class Profile:
     ``secondary``: secondary suppression across rows and columns. ``cell_key``: perturb by
     cell key instead of suppressing and rounding. ``control_organisational``: control
     organisational measures as well. ``min_n_derived``: rates and means need this n.
+
+    ``audit`` (with ``secondary``): the interval audit of every primary-suppressed entry after
+    the heuristic secondary suppression; ``audit_max_cells``: the largest two-way sub-table
+    (entries, margins included) the audit solves linear programmes on; above it, a primary
+    entry the vectorised witness cannot prove protected gets its row total, column total and
+    grand total suppressed instead, which certainly protects it (see ``_audit``).
+
+    Magnitude tables (``protect_magnitude``): a cell is sensitive with fewer than
+    ``min_contributors`` contributors, when the p% rule fails (the total less its two largest
+    contributions is below ``p_percent`` % of the largest) or when the (n, k) dominance rule
+    fails (its ``dominance_n`` largest contributions are more than ``dominance_k`` % of it).
     """
 
     name: str
@@ -75,6 +86,12 @@ class Profile:
     cell_key: bool = False
     control_organisational: bool = False
     min_n_derived: int = 8
+    audit: bool = False
+    audit_max_cells: int = 2_500
+    min_contributors: int = 10
+    p_percent: float = 10.0
+    dominance_n: int = 2
+    dominance_k: float = 90.0
 
     def controlling_organisational(self) -> Profile:
         """The same profile, applied to organisational measures too (if an agreement says so)."""
@@ -82,7 +99,9 @@ class Profile:
 
 
 STANDARD = Profile("standard", threshold=8, rounding_base=5, min_n_derived=8)
-STRICT = Profile("strict", threshold=10, suppress_zeros=True, secondary=True, min_n_derived=10)
+STRICT = Profile(
+    "strict", threshold=10, suppress_zeros=True, secondary=True, min_n_derived=10, audit=True
+)
 CELL_KEY = Profile("cell_key", threshold=10, cell_key=True, min_n_derived=10)
 
 
@@ -303,19 +322,26 @@ def _suppress_two_way(
         if not work["_added"].any():
             break
         work = work.with_columns((pl.col("_suppressed") | pl.col("_added")).alias("_suppressed"))
-    work = work.sort("_i")
+    work = work.sort("_i").with_columns(
+        pl.col("_primary").fill_null(False), pl.col("_suppressed").fill_null(False)
+    )
+    if profile.audit:
+        work = _audit(work, profile, count, rows, columns, layers, total)
     s = pl.col("_suppressed")
     controlled = pl.col("_controlled")
     status = pl.when(s).then(pl.lit(SUPPRESSED)).otherwise(pl.lit(PUBLISHED))
+    # One explanation for primary and secondary suppression alike, on purpose: saying that an
+    # entry was hidden only to protect another would tell a reader it is at least the
+    # threshold, and that narrows its neighbours (two small cells and their total of 12: told
+    # the total is 10 or more, x + y >= 10 with y <= 9 gives x >= 1).
     explanation = (
         pl.when(~controlled)
         .then(pl.lit(_EXPLAIN_ORGANISATIONAL))
-        .when(pl.col("_primary"))
-        .then(pl.lit(f"Suppressed: fewer than {profile.threshold} people (zero included)."))
         .when(s)
         .then(
             pl.lit(
-                "Suppressed so that another suppressed figure cannot be worked out from the totals."
+                f"Suppressed: fewer than {profile.threshold} people (zero included), or hidden "
+                "so that such a figure cannot be worked out from the totals."
             )
         )
         .otherwise(pl.lit("Published as counted."))
@@ -323,6 +349,415 @@ def _suppress_two_way(
     value = pl.when(s).then(None).otherwise(c)
     done = _finish(work, count, value, status, explanation)
     return done.select(*table.columns, STATUS, SYMBOL, EXPLANATION)
+
+
+# --- the interval audit ---------------------------------------------------------------------
+
+# How many of the largest suppressed cells of a row (and of a column) the witness pairs up.
+_WITNESS_CANDIDATES = 4
+
+
+def _audit(
+    work: pl.DataFrame,
+    profile: Profile,
+    count: str,
+    rows: str,
+    columns: str,
+    layers: tuple[str, ...],
+    total: str,
+) -> pl.DataFrame:
+    """The interval audit of Part B.3 (b), per two-way sub-table (one per combination of
+    ``layers``, margins included): every primary-suppressed entry must be able to take every
+    value of its protected range given everything published, or more entries are suppressed.
+
+    What the reader is taken to know: every published entry exactly; that every row and every
+    column adds up to its total (where the table carries it); that each suppressed entry is a
+    non-negative integer. (Nothing more: primary and secondary suppression carry the same
+    explanation, see ``_suppress_two_way``.) The protection level: a primary entry's feasible
+    values must include every value of ``low .. threshold - 1`` (``low`` 0 when zeros are
+    suppressed, else 1), that is everything the reader may already know it to be from its
+    being suppressed, so the release narrows it no further; it can be neither pinned nor
+    bounded inside that range. Secondarily suppressed entries need no protection of their own.
+    The constraint matrix of a two-way table with margins is a network matrix (totally
+    unimodular), so the linear programme's minimum and maximum are integers and every integer
+    between is the value of some non-negative integer table: the LP interval is exact.
+
+    In two stages, cheapest first:
+
+    1. a vectorised witness (Polars joins): a primary inner cell (r, c) of value v is proven
+       protected by suppressed cells (r, c'), (r', c) and (r', c'): moving d around that
+       rectangle keeps every total; it can rise by ``threshold - 1 - v`` if (r, c') and
+       (r', c) both hold that much, and fall to ``low`` if (r', c') holds ``v - low``. The
+       ``_WITNESS_CANDIDATES`` largest suppressed cells of the row and of the column are tried.
+    2. the entries not proven (margins always) go to linear programmes (HiGHS): min and max
+       of the entry subject to the sub-table's additivity, published entries fixed, suppressed
+       ones in [0, inf). An entry whose interval is too narrow gets the smallest published
+       entry of its row or column (totals included) whose suppression widens the interval on
+       the side that falls short suppressed too, and is re-audited, until it passes. Adding a
+       suppression only relaxes the programme, so entries that passed stay passed.
+
+    Bounded for large tables: a sub-table with more than ``profile.audit_max_cells`` entries
+    gets no LP; each primary entry the witness cannot prove is protected by suppressing its
+    row total, column total and the grand total (for an inner cell: moving d through it and
+    those three keeps every total, so it is free in [0, inf)), or, for a margin, every margin
+    of the sub-table. Sub-tables linked by ``layers`` (no totals across them here) are
+    audited separately, as they are published: the engine protects two-way tables.
+    """
+    keys = list(layers)
+    low = 0 if profile.suppress_zeros else 1
+    entries = work.select(
+        "_i",
+        *keys,
+        pl.col(rows).cast(pl.String).alias("_r"),
+        pl.col(columns).cast(pl.String).alias("_c"),
+        pl.col(count).fill_null(0).alias("_v"),
+        (pl.col("_suppressed") | pl.col(count).is_null()).alias("_unknown"),
+        "_primary",
+        "_controlled",
+    )
+    unproven = _witness(entries, keys, profile.threshold, low, total)
+    if unproven.is_empty():
+        return work
+    added: list[int] = []
+    if keys:
+        wanted = unproven.select(keys).unique()
+        groups = entries.join(wanted, on=keys, nulls_equal=True).partition_by(keys)
+    else:
+        groups = [entries]
+    todo = set(unproven["_i"].to_list())
+    for group in groups:
+        group = group.sort("_i")
+        added.extend(_audit_sub_table(group, todo, profile, low, total))
+    if not added:
+        return work
+    return work.with_columns(
+        (pl.col("_suppressed") | pl.col("_i").is_in(added)).alias("_suppressed")
+    )
+
+
+def _witness(
+    entries: pl.DataFrame, keys: list[str], threshold: int, low: int, total: str
+) -> pl.DataFrame:
+    """The primary entries (``_i`` and layer keys) not proven protected by the witness.
+
+    Per sub-table, with ``U`` the 0/1 matrix of suppressed inner cells and ``W`` their values
+    (matrix products, so whole sub-tables at once): (r, c) can fall by the flow along the
+    rectangles (r, c'), (r', c') and (r', c) with (r', c') giving way, which is at least
+    ``sum W[r', c']`` over rectangles of suppressed cells (``U @ W.T @ U`` less the terms with
+    r' = r or c' = c); it can rise by at least ``min(W[r', c], sum over c' of W[r, c'] U[r',
+    c'])`` for any one r' (and the same with rows and columns swapped). Margins are not
+    used (a conservative witness) and margin entries are always left to the LP."""
+    import numpy as np
+
+    margin = (pl.col("_r") == total) | (pl.col("_c") == total)
+    inner = entries.filter(~margin).with_columns(
+        (pl.col("_r").rank("dense").over(keys or pl.lit(0)) - 1).alias("_ri"),
+        (pl.col("_c").rank("dense").over(keys or pl.lit(0)) - 1).alias("_ci"),
+    )
+    unproven = [
+        entries.filter(pl.col("_primary") & pl.col("_unknown") & margin).select("_i", *keys)
+    ]
+    with_primary = inner.filter(pl.col("_primary"))
+    if with_primary.is_empty():
+        return unproven[0]
+    if keys:
+        wanted = with_primary.select(keys).unique()
+        groups = inner.join(wanted, on=keys, nulls_equal=True).partition_by(keys)
+    else:
+        groups = [inner]
+    top = threshold - 1
+    for group in groups:
+        ri = group["_ri"].to_numpy()
+        ci = group["_ci"].to_numpy()
+        known = ~group["_unknown"].to_numpy()
+        n_rows, n_cols = int(ri.max()) + 1, int(ci.max()) + 1
+        u = np.zeros((n_rows, n_cols))
+        w = np.zeros((n_rows, n_cols))
+        u[ri, ci] = np.where(known, 0.0, 1.0)
+        w[ri, ci] = np.where(known, 0.0, group["_v"].to_numpy().astype(float))
+        is_primary = group["_primary"].to_numpy()
+        pr, pc = ri[is_primary], ci[is_primary]
+        pv = w[pr, pc]
+        row_w, col_w = w.sum(axis=1), w.sum(axis=0)
+        down = (u @ w.T @ u)[pr, pc] - row_w[pr] - col_w[pc] + pv
+        # rise: through one other row r' of column c, or one other column c' of row r
+        m = w @ u.T  # m[r, r'] = sum_c' W[r, c'] U[r', c']
+        via_row = np.minimum(w[:, pc].T, m[pr, :] - pv[:, None])  # (primary, r')
+        via_row[u[:, pc].T == 0] = 0
+        via_row[np.arange(len(pr)), pr] = 0
+        n = w.T @ u  # n[c, c'] = sum_r' W[r', c] U[r', c']
+        via_col = np.minimum(w[pr, :], n[pc, :] - pv[:, None])  # (primary, c')
+        via_col[u[pr, :] == 0] = 0
+        via_col[np.arange(len(pc)), pc] = 0
+        up = np.maximum(via_row.max(axis=1, initial=0), via_col.max(axis=1, initial=0))
+        failed = (down < pv - low) | (up < top - pv)
+        ids = group["_i"].to_numpy()[is_primary][failed]
+        unproven.append(group.filter(pl.col("_i").is_in(ids.tolist())).select("_i", *keys))
+    return pl.concat(unproven)
+
+
+class _SubTableLP:
+    """The linear programme of one two-way sub-table: one variable per suppressed entry (the
+    published ones are constants, moved to the right-hand side), one equation per row or
+    column that carries its total."""
+
+    def __init__(self, r: list[str], c: list[str], v: list[int], unknown: list[bool], total: str):
+        import highspy
+        import numpy as np
+
+        self._hs = highspy
+        self.values = v
+        n = len(v)
+        row_code = {label: k for k, label in enumerate(dict.fromkeys(r))}
+        col_code = {label: k for k, label in enumerate(dict.fromkeys(c))}
+        rc = np.array([row_code[x] for x in r])
+        cc = np.array([col_code[x] for x in c])
+        row_total = np.array([x == total for x in c])
+        col_total = np.array([x == total for x in r])
+        row_con = np.full(len(row_code), -1)
+        row_con[rc[row_total]] = np.arange(int(row_total.sum()))
+        col_con = np.full(len(col_code), -1)
+        col_con[cc[col_total]] = int(row_total.sum()) + np.arange(int(col_total.sum()))
+        m = int(row_total.sum() + col_total.sum())
+        # each entry's (equation, coefficient) pairs: its row's and its column's
+        self.terms: list[list[tuple[int, float]]] = [[] for _ in range(n)]
+        con = np.concatenate([row_con[rc], col_con[cc]])
+        coef = np.concatenate([np.where(row_total, -1.0, 1.0), np.where(col_total, -1.0, 1.0)])
+        entry = np.concatenate([np.arange(n), np.arange(n)])
+        keep = con >= 0
+        values = np.array(v, dtype=float)
+        known = ~np.array(unknown)
+        rhs = np.zeros(m)
+        np.subtract.at(rhs, con[keep & known[entry]], (coef * values[entry])[keep & known[entry]])
+        for e, q, a in zip(
+            entry[keep].tolist(), con[keep].tolist(), coef[keep].tolist(), strict=True
+        ):
+            self.terms[e].append((q, a))
+        h = highspy.Highs()
+        h.silent()
+        h.setOptionValue("presolve", "off")  # re-solves then start from the last basis
+        h.addRows(
+            m, rhs, rhs, 0, np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.int32), np.zeros(0)
+        )
+        self.rhs = rhs
+        self.h = h
+        self.column: dict[int, int] = {}
+        for k in np.flatnonzero(~known).tolist():
+            self._add(k, 0.0, highspy.kHighsInf)
+
+    def _add(self, k: int, lower: float, upper: float) -> None:
+        import numpy as np
+
+        terms = self.terms[k]
+        self.h.addCol(
+            0.0,
+            lower,
+            upper,
+            len(terms),
+            np.array([q for q, _ in terms], dtype=np.int32),
+            np.array([a for _, a in terms]),
+        )
+        self.column[k] = len(self.column)
+
+    def interval(self, k: int) -> tuple[float, float]:
+        """The least and greatest value entry ``k`` can take (inf when unbounded)."""
+        hs = self._hs
+        h = self.h
+        col = self.column[k]
+        h.changeColCost(col, 1.0)
+        bounds: list[float] = []
+        for sense in (hs.ObjSense.kMinimize, hs.ObjSense.kMaximize):
+            h.changeObjectiveSense(sense)
+            h.run()
+            status = h.getModelStatus()
+            if status == hs.HighsModelStatus.kOptimal:
+                bounds.append(round(h.getInfo().objective_function_value))
+            elif sense == hs.ObjSense.kMaximize and status in (
+                hs.HighsModelStatus.kUnbounded,
+                hs.HighsModelStatus.kUnboundedOrInfeasible,
+            ):
+                bounds.append(float("inf"))
+            else:  # the published table is inconsistent: nothing can be proven
+                bounds.append(float("nan"))
+        h.changeColCost(col, 0.0)
+        return bounds[0], bounds[1]
+
+    def free(self, k: int) -> None:
+        """Suppress published entry ``k``: a variable now, no longer a constant."""
+        if k in self.column:
+            self.h.changeColBounds(self.column[k], 0.0, self._hs.kHighsInf)
+            return
+        for q, a in self.terms[k]:  # its value leaves the right-hand side
+            self.rhs[q] += a * self.values[k]
+            self.h.changeRowBounds(q, self.rhs[q], self.rhs[q])
+        self._add(k, 0.0, self._hs.kHighsInf)
+
+    def fix(self, k: int) -> None:
+        self.h.changeColBounds(self.column[k], float(self.values[k]), float(self.values[k]))
+
+
+def _audit_sub_table(
+    group: pl.DataFrame, todo: set[int], profile: Profile, low: int, total: str
+) -> list[int]:
+    """Audit the unproven primary entries of one sub-table; the ``_i`` of entries to add."""
+    ids: list[int] = group["_i"].to_list()
+    r: list[str] = group["_r"].to_list()
+    c: list[str] = group["_c"].to_list()
+    v: list[int] = group["_v"].to_list()
+    unknown: list[bool] = group["_unknown"].to_list()
+    controlled: list[bool] = group["_controlled"].to_list()
+    checks = [k for k, i in enumerate(ids) if i in todo]
+    added: list[int] = []
+
+    def suppress(k: int) -> None:
+        unknown[k] = True
+        added.append(ids[k])
+
+    def margins_for(k: int) -> list[int]:
+        if r[k] != total and c[k] != total:
+            wanted = {(r[k], total), (total, c[k]), (total, total)}
+            return [j for j in range(len(ids)) if (r[j], c[j]) in wanted]
+        return [j for j in range(len(ids)) if r[j] == total or c[j] == total]
+
+    if len(ids) > profile.audit_max_cells:
+        for k in checks:
+            for j in margins_for(k):
+                if not unknown[j]:
+                    suppress(j)
+        return added
+
+    lp = _SubTableLP(r, c, v, unknown, total)
+    top = profile.threshold - 1
+
+    def shortfall(k: int) -> float:
+        lo, hi = lp.interval(k)
+        if lo != lo or hi != hi:  # NaN: inconsistent totals, protect by the margins
+            return float("inf")
+        return max(0.0, lo - low) + max(0.0, top - hi)
+
+    for k in checks:
+        short = shortfall(k)
+        while short > 0:
+            line = [
+                j
+                for j in range(len(ids))
+                if not unknown[j] and controlled[j] and (r[j] == r[k] or c[j] == c[k])
+            ]
+            line.sort(key=lambda j: (v[j], ids[j]))
+            for j in line:
+                lp.free(j)
+                after = shortfall(k)
+                if after < short:
+                    suppress(j)
+                    short = after
+                    break
+                lp.fix(j)
+            else:  # nothing in its row or column widens it: the margins certainly do
+                for j in margins_for(k):
+                    if not unknown[j]:
+                        lp.free(j)
+                        suppress(j)
+                break
+    return added
+
+
+# --- magnitude tables ------------------------------------------------------------------------
+
+
+def protect_magnitude(
+    contributions: pl.DataFrame | pl.LazyFrame,
+    keys: list[str],
+    value: str,
+    contributor: str | None = None,
+    profile: Profile = STANDARD,
+    *,
+    people: str | None = None,
+) -> pl.DataFrame:
+    """Primary protection of a magnitude table (sums such as beds or money) from record-level
+    ``contributions``: one row per contribution, with the cell's ``keys``, the ``value`` and
+    (optionally) the ``contributor``, whose contributions to a cell are added up first (without
+    it, each row is its own contributor). Values are taken to be non-negative.
+
+    A cell is suppressed when it has fewer than ``profile.min_contributors`` contributors, when
+    its ``profile.dominance_n`` largest contributions are more than ``profile.dominance_k`` %
+    of its total ((n, k) rule), or when its total less its two largest contributions is less
+    than ``profile.p_percent`` % of the largest (p% rule: the second largest contributor could
+    estimate the largest too closely); the explanation says which rule, the first failing in
+    that order. ``people`` (a boolean column): cells whose contributions are all
+    organisational measures are published unchanged unless the profile controls them, as in
+    ``protect``. Returns one row per cell: ``keys``, ``value`` (the total, null when
+    suppressed), ``status``, ``symbol`` and ``explanation``, like ``protect``. Primary
+    protection only: suppressed cells are not protected from their margins here."""
+    frame = contributions.lazy().filter(pl.col(value).is_not_null())
+    flags = [pl.col(people).fill_null(True).all().alias("_people")] if people else []
+    if contributor is not None:
+        frame = frame.group_by([*keys, contributor]).agg(pl.col(value).sum(), *flags)
+        flags = [pl.col("_people").all()] if people else []
+    n_top = max(2, profile.dominance_n)
+    cells = (
+        frame.group_by(keys)
+        .agg(
+            pl.col(value).sum().alias("_total"),
+            pl.len().alias("_n"),
+            pl.col(value).top_k(n_top).alias("_top"),
+            *flags,
+        )
+        .with_columns(
+            pl.col("_top").list.get(0, null_on_oob=True).fill_null(0).alias("_first"),
+            pl.col("_top").list.get(1, null_on_oob=True).fill_null(0).alias("_second"),
+            pl.col("_top").list.head(profile.dominance_n).list.sum().alias("_dominant"),
+        )
+        .sort(keys)
+        .collect()
+    )
+    total, first = pl.col("_total"), pl.col("_first")
+    controlled = (
+        pl.col("_people") | pl.lit(profile.control_organisational) if people else pl.lit(True)
+    )
+    few = pl.col("_n") < profile.min_contributors
+    dominated = pl.col("_dominant") > total * (profile.dominance_k / 100)
+    one_dominates = first > total * (profile.dominance_k / 100)
+    p_fails = (total - first - pl.col("_second")) < first * (profile.p_percent / 100)
+    sensitive = controlled & (few | dominated | p_fails)
+    k = f"{profile.dominance_k:g}%"
+    n_words = {2: "two", 3: "three", 4: "four"}.get(profile.dominance_n, str(profile.dominance_n))
+    explanation = (
+        pl.when(~controlled)
+        .then(pl.lit(_EXPLAIN_ORGANISATIONAL))
+        .when(few)
+        .then(
+            pl.lit(
+                f"Suppressed: fewer than {profile.min_contributors} contributors, so one "
+                "contributor's figure could be worked out."
+            )
+        )
+        .when(one_dominates)
+        .then(pl.lit(f"Suppressed: one contributor makes up more than {k} of this total."))
+        .when(dominated)
+        .then(
+            pl.lit(
+                f"Suppressed: the {n_words} largest contributors make up more than {k} of "
+                "this total."
+            )
+        )
+        .when(p_fails)
+        .then(
+            pl.lit(
+                "Suppressed: the second largest contributor could work out the largest "
+                f"contribution to within {profile.p_percent:g}%."
+            )
+        )
+        .otherwise(pl.lit("Published: enough contributors, none dominant."))
+    )
+    status = pl.when(sensitive).then(pl.lit(SUPPRESSED)).otherwise(pl.lit(PUBLISHED))
+    symbol = pl.when(sensitive).then(pl.lit(CONFIDENTIAL)).otherwise(pl.lit(""))
+    return cells.select(
+        *keys,
+        pl.when(sensitive).then(None).otherwise(total).alias(value),
+        status.alias(STATUS),
+        symbol.alias(SYMBOL),
+        explanation.alias(EXPLANATION),
+    )
 
 
 # --- derived statistics ---------------------------------------------------------------------

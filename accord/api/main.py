@@ -5,7 +5,17 @@ from __future__ import annotations
 
 from ninja import NinjaAPI, Swagger
 
-from . import agreement_changes, collections, data_requests, errors, frameworks, sharing, usage
+from . import (
+    agreement_changes,
+    collections,
+    data_requests,
+    errors,
+    frameworks,
+    outcomes,
+    outputs,
+    sharing,
+    usage,
+)
 from .agreements import public, router
 from .auth import TokenAuth
 
@@ -36,4 +46,6 @@ api.add_router("/", frameworks.router)
 api.add_router("/", collections.router)
 api.add_router("/", usage.router)
 api.add_router("/", sharing.router)
+api.add_router("/", outputs.router)
+api.add_router("/", outcomes.router)
 errors.install(api, body_params=("document", "body"))

@@ -24,6 +24,7 @@ REGISTRARS = (
     "accord.submissions.collections_cli",
     "accord.tasks.cli",
     "accord.access.cli",
+    "accord.outcomes.cli",
 )
 
 

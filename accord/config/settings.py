@@ -195,6 +195,8 @@ INSTALLED_APPS = [
     "accord.agreements",
     "accord.data_requests",
     "accord.submissions",
+    "accord.outputs",
+    "accord.outcomes",
     "accord.vault",
     "accord.notifications",
     "accord.tasks",
@@ -384,6 +386,8 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
 # How long an invitation link works.
 INVITATION_DAYS = int(env("ACCORD_INVITATION_DAYS", "7"))
+# Reads of outputs an organisation may make in a day (accord/outputs/queries.py).
+OUTPUT_DAILY_QUERY_LIMIT = int(env("ACCORD_OUTPUT_DAILY_QUERY_LIMIT", "2000"))
 
 LOGGING = {
     "version": 1,

@@ -61,6 +61,9 @@ SHARING = Sharing(
         "Welfare services: discretionary cost of living support (the Household Support Fund) "
         "to households on housing benefit"
     ),
+    report_back=(("Residents contacted and referred for support", "P1M"),),
+    expected_outcomes=("Households on housing benefit offered cost of living support",),
+    success_measures=("Residents contacted", "Residents referred for food support"),
     gateway="ukdsa:gateway/wra2012-s131",
     gateway_text=(
         "Welfare Reform Act 2012, section 131; Social Security (Information-sharing in "

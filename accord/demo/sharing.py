@@ -18,6 +18,7 @@ from accord.agreements.document import (
     Dpia,
     LegalBasis,
     Purpose,
+    ReportBack,
     RowFilter,
     StatutoryGateway,
 )
@@ -48,6 +49,11 @@ class Sharing:
     function_or_power: str = ""
     gateway: str = "ukdsa:gateway/la2011-s1"
     gateway_text: str = "Localism Act 2011 s1: the general power of competence"
+    # What each recipient reports back to the provider, as (what, due) pairs: due an ISO-8601
+    # duration from the term's start (repeating) or a date; and what the purpose expects.
+    report_back: tuple[tuple[str, str], ...] = ()
+    expected_outcomes: tuple[str, ...] = ()
+    success_measures: tuple[str, ...] = ()
 
 
 class SharingNotReady(RuntimeError):
@@ -154,6 +160,8 @@ def _complete(
         title=sharing.purpose,
         description=sharing.purpose,
         function_or_power=sharing.function_or_power or sharing.gateway_text,
+        expected_outcomes=list(sharing.expected_outcomes),
+        success_measures=list(sharing.success_measures),
     )
     update: dict[str, object] = {
         "title": sharing.title,
@@ -161,6 +169,12 @@ def _complete(
         "datasets": datasets,
         "flows": flows,
     }
+    if sharing.report_back:
+        providers = list(dict.fromkeys(f.from_party_id for f in flows if f.from_party_id))
+        update["report_back"] = [
+            ReportBack(what=what, due=due, to_party_ids=providers)
+            for what, due in sharing.report_back
+        ]
     if standard.personal_data:
         update["legal_basis"] = LegalBasis(
             article6=["6.1.e"],

@@ -27,6 +27,10 @@ class Topic(models.TextChoices):
     RELEASE_PUBLISHED = "release_published", "New data published to you"
     EXTRACT_READY = "extract_ready", "Extract ready"
     RELEASE_OVERDUE = "release_overdue", "Release overdue"
+    OUTPUT_RETURNED = "output_returned", "Outputs returned to you"
+    OUTPUT_OVERDUE = "output_overdue", "Outputs overdue"
+    OUTCOMES_REPORTED = "outcomes_reported", "Outcomes reported to you"
+    OUTCOMES_OVERDUE = "outcomes_overdue", "Outcome report overdue"
 
 
 class Notification(models.Model):

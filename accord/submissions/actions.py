@@ -14,6 +14,7 @@ import datetime as dt
 from collections.abc import Iterable
 from typing import IO
 
+from django.db import transaction
 from django.utils import timezone
 
 from accord.access.enums import ResourceKind
@@ -27,6 +28,8 @@ from accord.organisations.models import Organisation
 from accord.standards.queries import get_standard
 from accord.standards.schema import Standard
 from accord.tasks.actions import enqueue
+from accord.tasks.enums import ProgressState
+from accord.tasks.models import TaskProgress
 from accord.vault import actions as vault
 
 from . import periods, queries
@@ -41,6 +44,7 @@ SUBMITTING_ROLES: frozenset[Role] = frozenset(
     {Role.ORGANISATION_ADMIN, Role.DATA_OFFICER, Role.ANALYST, Role.INFORMATION_ASSET_OWNER}
 )
 MAX_CAVEATS = 2000
+COMPILE_KIND = "collection_compile"
 
 
 def _target(thing: Collection | Submission) -> str:
@@ -316,13 +320,25 @@ def queue_check(submission: Submission) -> None:
 
 
 def queue_compilation(collection: Collection) -> None:
+    """Queue a compilation of ``collection``, unless one is already waiting to start: that one
+    will read every return accepted by then, this one's included. (Its progress row is locked,
+    so a worker cannot start it between this check and the commit of what was accepted.)"""
     from .tasks import compile_collection_task
 
-    enqueue(
-        compile_collection_task,
-        kind="collection_compile",
-        label=f"Compiling {collection.name}",
-        owner=collection.owner,
-        target=f"collection:{collection.pk}",
-        args=[str(collection.pk)],
-    )
+    target = f"collection:{collection.pk}"
+    with transaction.atomic():
+        waiting = (
+            TaskProgress.objects.select_for_update()
+            .filter(kind=COMPILE_KIND, target=target, state=ProgressState.QUEUED)
+            .first()
+        )
+        if waiting is not None:
+            return
+        enqueue(
+            compile_collection_task,
+            kind=COMPILE_KIND,
+            label=f"Compiling {collection.name}",
+            owner=collection.owner,
+            target=target,
+            args=[str(collection.pk)],
+        )

@@ -401,4 +401,9 @@ def compile_collection(collection_id: str) -> CompiledDataset | None:
                 obj=old.data,
                 reason=f"Replaced by compilation {number} of {collection.name}",
             )
+    # Every output made from the collection is made again, so contributors get back what was
+    # made from their latest returns.
+    from accord.outputs.actions import queue_outputs_of
+
+    queue_outputs_of(collection)
     return compilation

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django_tasks import task
 
-from accord.tasks.actions import tracking
+from accord.tasks.actions import advance, tracking
 
 from . import processing
 
@@ -27,5 +27,7 @@ def check_submission_task(submission_id: str, progress_id: str) -> None:
 
 @task()
 def compile_collection_task(collection_id: str, progress_id: str) -> None:
-    with tracking(progress_id, failure_message=COMPILE_FAILED):
+    with tracking(progress_id, failure_message=COMPILE_FAILED) as progress:
+        # Running from here: a return accepted now queues a compilation of its own.
+        advance(progress, done=0, total=1, message="Compiling the accepted returns", force=True)
         processing.compile_collection(collection_id)

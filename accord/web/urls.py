@@ -6,12 +6,15 @@ from .views import (
     api_tokens,
     audit,
     auth,
+    care_home_status,
     collections,
     data_requests,
     home,
     invitation,
     notifications,
     organisation,
+    outcomes,
+    outputs,
     register,
     sharing,
     standards,
@@ -109,6 +112,12 @@ urlpatterns = [
     *agreements.urlpatterns,
     # Collections and submissions
     *collections.urlpatterns,
+    # A care home's daily status on one form, sent as a return
+    path(
+        "collections/<uuid:collection_id>/status/",
+        care_home_status.status_form,
+        name="collection_status_form",
+    ),
     # Data requests
     *data_requests.urlpatterns,
     # Data shared with the organisation: extracts and releases
@@ -116,6 +125,10 @@ urlpatterns = [
     *api_tokens.urlpatterns,
     # Progress of background work, polled by the progress indicator
     *tasks.urlpatterns,
+    # Outputs: dashboards, returned to contributors, downloads
+    *outputs.urlpatterns,
     # Who used our data, our access history, and the audit bundle to verify offline
     *usage.urlpatterns,
+    # Outcomes recipients report back under their agreements
+    *outcomes.urlpatterns,
 ]

@@ -36,6 +36,10 @@ from accord.organisations.actors import actor_for
 from accord.organisations.enums import Role
 from accord.organisations.models import ApiToken, Invitation, Membership, Organisation, User
 from accord.organisations.token_scopes import create_scoped_api_token
+from accord.outcomes import actions as outcome_actions
+from accord.outcomes.models import OutcomeReport
+from accord.outputs import actions as output_actions
+from accord.outputs.models import OutputDefinition
 from accord.standards.queries import get_standard
 from accord.submissions import actions as submission_actions
 from accord.submissions.models import Collection, Submission
@@ -52,12 +56,22 @@ RELEASE_CAVEATS = "Matrix caveat: November figures are provisional."
 COLLECTION_NAME = "Matrix collection: care home status, Kent"
 REQUEST_TITLE = "Matrix request: school transport eligibility"
 SHREDDED_NAME = "Matrix shredded: old council tax list"
+OUTCOME_NARRATIVE = "Matrix outcomes: 412 residents contacted."
+OUTPUT_NAME = "Matrix output: care home status by area"
 CARE_HOME = "care-home-daily-status"
 
 # Text that must never appear in a refusal (403, 404, 401) or a sign-in redirect: the names and
 # rows of the shared data the world holds. Agreement titles are not here: a party refused for
 # the agreement's state is rightly told which agreement.
-NAMES = (RELEASE_LABEL, RELEASE_CAVEATS, COLLECTION_NAME, REQUEST_TITLE, "Closed wing not counted")
+NAMES = (
+    RELEASE_LABEL,
+    RELEASE_CAVEATS,
+    COLLECTION_NAME,
+    REQUEST_TITLE,
+    "Closed wing not counted",
+    OUTCOME_NARRATIVE,
+    OUTPUT_NAME,
+)
 # Rows of data, which no refusal shows to anyone.
 ROWS = ("QQ123456C", "QQ123457C", "ME14 1XX", "ME15 2YY", "HB1,P1")
 
@@ -102,6 +116,11 @@ class MatrixWorld:
     release_shredded: Release
     extract_of_shredded: Extract
     collection_shredded: Collection
+    # Maidstone's outcome report to Kent under the housing benefit agreement's report-back.
+    outcome_report: OutcomeReport
+    # The disclosure-controlled output of Kent's collection, returned to Maidstone (whose
+    # return is in it), not to the other district (whose return was rejected).
+    output_definition: OutputDefinition
     users: dict[str, User] = field(default_factory=dict)
     memberships: dict[str, Membership] = field(default_factory=dict)
     # The session cookie of each signed-in persona, copied into a fresh client for each row.
@@ -321,6 +340,27 @@ def build_world() -> MatrixWorld:
         frequency="monthly",
     )
 
+    # An output of Kent's collection, made from Maidstone's accepted return -------------------
+    output_definition = output_actions.define_output(
+        by=actor("county_analyst"),
+        collection=collection,
+        slug="matrix-care-home-output",
+        name=OUTPUT_NAME,
+        recipe="care-home-status",
+    )
+    run_queued_tasks()
+    assert output_definition.outputs.filter(state="ready").exists()
+
+    # Maidstone reports the outcomes it committed to (the agreement's report-back) ---------------
+    outcome_report = outcome_actions.report_outcomes(
+        by=actor("district_analyst"),
+        agreement=hb.agreement,
+        commitment_index=0,
+        period=(timezone.localdate(), timezone.localdate()),
+        figures=[{"measure": "Residents contacted", "value": 412}],
+        narrative=OUTCOME_NARRATIVE,
+    )
+
     # Audit and vault odds and ends -------------------------------------------------------------
     checkpoint = create_checkpoint(by=Actor.system("test"))
     shredded = vault_actions.store(
@@ -364,6 +404,8 @@ def build_world() -> MatrixWorld:
         release_shredded=release_shredded,
         extract_of_shredded=extract_of_shredded,
         collection_shredded=doomed,
+        outcome_report=outcome_report,
+        output_definition=output_definition,
         users=users,
         memberships=memberships,
     )

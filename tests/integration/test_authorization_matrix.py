@@ -34,6 +34,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 from django.test import Client
 from django.urls import get_resolver, reverse
+from django.utils import timezone
 
 from accord.access.decisions import decide
 from accord.access.enums import Action
@@ -132,6 +133,7 @@ PARAMS: dict[str, Callable[[MatrixWorld], dict[str, Any]]] = {
     "web:collection": lambda w: {"collection_id": w.collection.pk},
     "web:add_contributor": lambda w: {"collection_id": w.collection.pk},
     "web:submit_return": lambda w: {"collection_id": w.collection.pk},
+    "web:collection_status_form": lambda w: {"collection_id": w.collection.pk},
     "web:compiled_download": lambda w: {"collection_id": w.collection.pk},
     "web:submission": lambda w: {"submission_id": w.accepted.pk},
     "web:problems_download": lambda w: {"submission_id": w.rejected.pk},
@@ -139,6 +141,8 @@ PARAMS: dict[str, Callable[[MatrixWorld], dict[str, Any]]] = {
     "web:extract": lambda w: {"extract_id": w.extract.pk},
     "web:extract_download": lambda w: {"extract_id": w.extract.pk},
     "web:release": lambda w: {"release_id": w.release.pk},
+    "web:report_outcomes": lambda w: {"agreement_id": w.agreement.pk, "index": 0},
+    "web:outcome_report": lambda w: {"report_id": w.outcome_report.pk},
     "web:revoke_api_token": lambda w: {"token_id": _token_pk(w, "county_admin")},
     "web:task_progress": lambda w: {"progress_id": w.extract.progress_id},
     "api:get_framework": lambda w: {"slug": w.framework.slug},
@@ -150,6 +154,10 @@ PARAMS: dict[str, Callable[[MatrixWorld], dict[str, Any]]] = {
     "api:get_extract": lambda w: {"extract_id": w.extract.pk},
     "api:download_extract": lambda w: {"extract_id": w.extract.pk},
     "api:get_release": lambda w: {"release_id": w.release.pk},
+    "web:output_dashboard": lambda w: {"definition_id": w.output_definition.pk},
+    "web:output_download": lambda w: {"definition_id": w.output_definition.pk, "fmt": "csv"},
+    "web:output_new": lambda w: {"collection_id": w.collection.pk},
+    "api:get_output": lambda w: {"output_id": w.output_definition.pk},
 }
 for _name in (
     "request",
@@ -209,6 +217,21 @@ def _unknown(key: str) -> Callable[[MatrixWorld], dict[str, Any]]:
 
 def _csv_upload(w: MatrixWorld) -> SimpleUploadedFile:
     return SimpleUploadedFile("status.csv", care_home_csv({}), content_type="text/csv")
+
+
+def _status_answers(w: MatrixWorld) -> dict[str, str]:
+    """A good day's status on the care home form: the standard's examples, for today."""
+    from django.utils import timezone
+
+    from accord.standards.queries import get_standard
+
+    examples = {f.name: f.example for f in get_standard("care-home-daily-status").fields}
+    return {**examples, "report_date": timezone.localdate().isoformat()}
+
+
+def output_form(w: MatrixWorld) -> dict[str, Any]:
+    return {"name": "Matrix output two", "slug": "matrix-two", "recipe": "care-home-status",
+            "profile": "standard"}  # fmt: skip
 
 
 def extract_form(w: MatrixWorld) -> dict[str, Any]:
@@ -484,6 +507,46 @@ rows(
     {"anonymous": "sign_in", "stranger": "not_found"},
     data=lambda w: {"period": "2026-01-01", "upload": _csv_upload(w)},
 )
+# The care home's daily status on one form: for a contributor's submitting roles only.
+rows(
+    "web:collection_status_form",
+    "GET",
+    {
+        "anonymous": "sign_in",
+        "district_analyst": "ok",
+        "other_analyst": "ok",
+        "district_viewer": "forbidden",
+        "county_analyst": "forbidden",  # runs the collection; does not send to it
+        "stranger": "not_found",
+        "staff": "forbidden",  # no organisation to act for
+    },
+)
+rows(
+    "web:collection_status_form",
+    "GET",
+    {"district_analyst": "not_found"},
+    params=_unknown("collection_id"),
+    label="unknown",
+)
+rows(
+    "web:collection_status_form",
+    "POST",
+    {
+        "anonymous": "sign_in",
+        "district_analyst": "refused",  # no answers: the form is shown again with its errors
+        "district_viewer": "forbidden",
+        "county_analyst": "forbidden",
+        "stranger": "not_found",
+    },
+    data=lambda w: {"report_date": ""},
+)
+rows(
+    "web:collection_status_form",
+    "POST",
+    {"district_analyst": "ok"},  # a good day's status: sent, and on to its submission page
+    data=lambda w: _status_answers(w),
+    label="good answers",
+)
 COMPILED = {
     "anonymous": "sign_in",
     "county_analyst": "ok",
@@ -548,6 +611,45 @@ READER = {
 rows("web:shared", "GET", READER)
 rows("web:extracts", "GET", READER)
 rows("web:releases", "GET", {**READER, "county_officer": "ok"})
+rows("web:outputs", "GET", {**READER, "county_analyst": "ok"})
+rows("web:returned", "GET", {**READER, "county_analyst": "ok"})
+OUTPUT = {
+    "anonymous": "sign_in",
+    "county_analyst": "ok",
+    "district_analyst": "ok",
+    "district_dpo": "ok",
+    "district_viewer": "forbidden",
+    "other_analyst": "not_found",
+    "stranger": "not_found",
+    "staff": "forbidden",
+}
+rows("web:output_dashboard", "GET", OUTPUT)
+rows("web:output_download", "GET", OUTPUT)
+rows(
+    "web:output_download",
+    "GET",
+    {"county_analyst": "not_found"},
+    params=lambda w: {"definition_id": w.output_definition.pk, "fmt": "pdf"},
+    label="unknown_format",
+)
+rows(
+    "web:output_dashboard",
+    "GET",
+    {"county_analyst": "not_found"},
+    params=_unknown("definition_id"),
+    label="unknown",
+)
+DEFINE_OUTPUT = {
+    "anonymous": "sign_in",
+    "county_analyst": "ok",
+    "county_dpo": "ok",
+    "district_analyst": "not_found",
+    "district_viewer": "forbidden",
+    "stranger": "not_found",
+    "staff": "forbidden",
+}
+rows("web:output_new", "GET", DEFINE_OUTPUT)
+rows("web:output_new", "POST", DEFINE_OUTPUT, data=output_form)
 for _situation in AGREEMENT_STATES:
     rows("web:shared", "GET", {"district_analyst": "ok"}, situation=_situation)
 
@@ -672,6 +774,91 @@ rows(
         "staff": "forbidden",
     },
 )
+
+# --- Outcomes recipients report back ----------------------------------------------------------
+# Maidstone (the district) has reported its first outcomes to Kent; Canterbury (the other
+# district) still owes its report. Whether a report is owed is read from the agreement's
+# document and status, not from the grants, so only suspension and termination refuse it.
+OUTCOME_READER = {
+    "anonymous": "sign_in",
+    "district_analyst": "ok",
+    "district_dpo": "ok",
+    "district_viewer": "forbidden",
+    "county_dpo": "ok",
+    "county_officer": "ok",
+    "stranger": "ok",  # nothing owed or reported is listed
+    "staff": "forbidden",
+}
+rows("web:outcomes", "GET", OUTCOME_READER)
+rows("web:outcomes_received", "GET", OUTCOME_READER)
+REPORT_OUTCOMES = {
+    "anonymous": "sign_in",
+    "district_analyst": "ok",
+    "other_analyst": "ok",
+    "district_viewer": "forbidden",
+    "county_dpo": "not_found",  # the provider owes nothing
+    "stranger": "not_found",
+    "staff": "forbidden",
+}
+rows("web:report_outcomes", "GET", REPORT_OUTCOMES)
+
+
+def outcome_form(w: MatrixWorld) -> dict[str, Any]:
+    today = timezone.localdate()
+    return {
+        "period_start": f"{today.day}/{today.month}/{today.year}",
+        "period_end": f"{today.day}/{today.month}/{today.year}",
+        "measure_0": "Residents contacted",
+        "value_0": "20",
+    }
+
+
+rows(
+    "web:report_outcomes",
+    "POST",
+    # Maidstone has reported for every due date so far: refused with the reason.
+    {**REPORT_OUTCOMES, "district_analyst": "refused"},
+    data=outcome_form,
+)
+rows(
+    "web:report_outcomes",
+    "GET",
+    {"other_analyst": "not_found"},
+    params=lambda w: {"agreement_id": UNKNOWN, "index": 0},
+    label="unknown",
+)
+for _situation in ("suspended", "terminated"):
+    rows(
+        "web:report_outcomes",
+        "POST",
+        {"other_analyst": "refused"},
+        data=outcome_form,
+        situation=_situation,
+    )
+rows(
+    "web:outcome_report",
+    "GET",
+    {
+        "anonymous": "sign_in",
+        "district_analyst": "ok",
+        "district_dpo": "ok",
+        "district_viewer": "forbidden",
+        "county_dpo": "ok",
+        "county_officer": "ok",
+        "other_analyst": "not_found",
+        "stranger": "not_found",
+        "staff": "forbidden",
+    },
+)
+rows(
+    "web:outcome_report",
+    "GET",
+    {"county_dpo": "not_found"},
+    params=_unknown("report_id"),
+    label="unknown",
+)
+for _situation in ("suspended", "terminated"):
+    rows("web:outcome_report", "GET", {"county_dpo": "ok"}, situation=_situation)
 
 # --- Usage and the audit bundle ----------------------------------------------------------------
 rows(
@@ -912,6 +1099,32 @@ API_READER = {
 rows("api:list_shared", "GET", API_READER)
 rows("api:list_extracts", "GET", API_READER)
 rows("api:list_releases", "GET", {**API_READER, "county_officer": "ok"})
+# Outcomes: any role that may see outcome reports; a stranger or a token limited to another
+# agreement is answered with an empty list.
+for _op in ("list_outcome_commitments", "list_outcome_reports"):
+    rows(f"api:{_op}", "GET", {**API_READER, "county_dpo": "ok", "county_officer": "ok"})
+# Outputs: the owner, and each contributor whose data is in it; the other district's return
+# was rejected, so nothing was made from its data and it finds nothing.
+rows("api:list_outputs", "GET", {**API_READER, "county_analyst": "ok"})
+API_OUTPUT = {
+    **TOKEN_NEEDED,
+    "county_analyst": "ok",
+    "district_analyst": "ok",
+    "district_dpo": "ok",
+    "district_viewer": "forbidden",
+    "other_analyst": "not_found",
+    "stranger": "not_found",
+    # The output's grant rests on the framework, not the agreement this token is limited to.
+    "scoped_other_agreement": "forbidden",
+}
+rows("api:get_output", "GET", API_OUTPUT)
+rows(
+    "api:get_output",
+    "GET",
+    {"county_analyst": "not_found"},
+    params=_unknown("output_id"),
+    label="unknown",
+)
 rows(
     "api:list_outlets",
     "GET",

@@ -92,6 +92,7 @@ COVERED_BY: dict[str, str] = {
     "web:compiled_download": "test_collections_pages",
     "web:submission": "test_collections_pages",
     "web:problems_download": "test_collections_pages",
+    "web:collection_status_form": "test_care_home_status_form",
     "web:shared": "test_sharing_pages",
     "web:extracts": "test_sharing_pages",
     "web:extract_new": "test_sharing_pages",
@@ -100,6 +101,15 @@ COVERED_BY: dict[str, str] = {
     "web:releases": "test_sharing_pages",
     "web:release_new": "test_sharing_pages",
     "web:release": "test_sharing_pages",
+    "web:outputs": "test_outputs_pages",
+    "web:returned": "test_outputs_pages",
+    "web:output_dashboard": "test_outputs_pages",
+    "web:output_download": "test_outputs_pages",
+    "web:output_new": "test_outputs_pages",
+    "web:outcomes": "test_outcomes_pages",
+    "web:outcomes_received": "test_outcomes_pages",
+    "web:report_outcomes": "test_outcomes_pages",
+    "web:outcome_report": "test_outcomes_pages",
     # The JSON API (accord/api): each operation is a route named after its function.
     "api:api-root": "test_api_agreements",
     "api:openapi-json": "test_api_agreements",
@@ -153,6 +163,10 @@ COVERED_BY: dict[str, str] = {
     "api:publish_release": "test_api_sharing",
     "api:list_outlets": "test_api_sharing",
     "api:get_release": "test_api_sharing",
+    "api:list_outputs": "test_api_outputs",
+    "api:get_output": "test_api_outputs",
+    "api:list_outcome_commitments": "test_api_outcomes",
+    "api:list_outcome_reports": "test_api_outcomes",
 }
 
 

@@ -48,8 +48,11 @@ from .datasets import store_demo_datasets
 from .frameworks import store_demo_framework
 from .geography import geography
 from .housing_benefit import store_demo_housing_benefit
+from .outcomes import store_demo_outcomes
+from .outputs import store_demo_outputs
 from .releases import store_demo_releases
 from .totp import enrol, ensure_demo_mode, secret_base32, sign_in_device
+from .vaccination import store_demo_vaccination
 
 DEMO_ACTOR_LABEL = "accord demo"
 # RFC 2606 reserves .test: these addresses can never reach a real mailbox.
@@ -198,6 +201,8 @@ PERSONAS: tuple[DemoPersona, ...] = (
                 "senior manager", (("hackney", (Role.SENIOR_MANAGER,)),)),
     DemoPersona(_address("viewer", "hackney"), "Sam", "Ellis",
                 "viewer (no personal data, no two-factor)", (("hackney", (Role.VIEWER,)),)),
+    DemoPersona(_address("officer", "medway"), "Owen", "Clarke",
+                "council data officer (adult social care)", (("medway", (Role.DATA_OFFICER,)),)),
     DemoPersona(_address("iao", "islington"), "Amira", "Haddad",
                 "information asset owner", (("islington", (Role.INFORMATION_ASSET_OWNER,)),)),
     DemoPersona(_address("caldicott", "kmicb"), "Mark", "Ridley",
@@ -304,6 +309,9 @@ def _load(*, password: str, reset_passwords: bool) -> DemoSummary:
     created.extend(store_demo_collection(organisations))
     created.extend(store_demo_housing_benefit(organisations))
     created.extend(store_demo_releases(organisations))
+    created.extend(store_demo_outcomes(organisations))
+    created.extend(store_demo_outputs(organisations))
+    created.extend(store_demo_vaccination(organisations))
     return DemoSummary(
         organisations=tuple(o.name for o in organisations.values()),
         personas=tuple(logins),

@@ -177,12 +177,20 @@ def test_every_write_is_audited_as_the_demo_or_whoever_the_demo_acts_as():
         "vault.copy.released": sum(1 for d in demo_datasets() if d.copy_to),
         "framework.created": 1,
         "framework.member_added": len(ORGANISATIONS),
-        "collection.created": 2,  # the care homes' and Kent's housing benefit
-        "collection.contributor_added": 3 + 1,
+        # The care homes', Kent's housing benefit and UKHSA's vaccination uptake.
+        "collection.created": 3,
+        # Three homes and two councils (Kent, Medway) to the care homes'; Kent to its own;
+        # UKHSA to its own.
+        "collection.contributor_added": 3 + 2 + 1 + 1,
+        # Maidstone's outcome report to Kent (accord.demo.outcomes), and Kent's notice of it.
+        "outcome.reported": 1,
+        "notification.sent": 1,
     }
     # The rest is the sharing the demo sets up, done as the people and tasks who would do it:
     # agreements drafted and signed by each party's signatories, Kent's analyst sending the
-    # housing benefit return, the validation and compilation tasks, UKHSA publishing.
+    # housing benefit return, the validation and compilation tasks, UKHSA publishing, the
+    # councils' and homes' care home returns, and the outputs the analysts defined and the
+    # outputs task made.
     others = AuditEvent.objects.exclude(actor_label=DEMO_ACTOR_LABEL)
     by_whom = {(e.actor_label.split("@")[0], e.action) for e in others}
     assert {
@@ -190,6 +198,10 @@ def test_every_write_is_audited_as_the_demo_or_whoever_the_demo_acts_as():
         ("validation", "submission.accepted"),
         ("compilation", "collection.compiled"),
         ("analyst", "release.published"),
+        ("analyst", "output.defined"),
+        ("outputs", "output.made"),
+        ("officer", "submission.received"),  # Medway's
+        ("manager", "submission.received"),  # the homes'
     } <= by_whom
     actions = {action for _, action in by_whom}
     assert {a.split(".")[0] for a in actions} <= {
@@ -200,6 +212,7 @@ def test_every_write_is_audited_as_the_demo_or_whoever_the_demo_acts_as():
         "notification",
         "vault",
         "access",
+        "output",
     }
     assert others.filter(action="agreement.active").count() == 2
     assert others.filter(action="release.published").count() == 2

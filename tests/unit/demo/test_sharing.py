@@ -86,8 +86,14 @@ def test_the_housing_benefit_collection_is_compiled_from_kents_return() -> None:
     assert compilation.rows == housing_benefit.CLAIMS
     assert compilation.data.deleted_at is None
     # Sent, checked and compiled through the real actions and tasks, each audited.
-    assert AuditEvent.objects.filter(action="submission.received").count() == 1
-    assert AuditEvent.objects.filter(action="collection.compiled").count() == 1
+    target = f"collection:{collection.pk}"
+    assert (
+        AuditEvent.objects.filter(
+            action="submission.received", target=f"submission:{submission.pk}"
+        ).count()
+        == 1
+    )
+    assert AuditEvent.objects.filter(action="collection.compiled", target=target).count() == 1
     assert queued_task_count() == 0  # nothing left for the worker to do again
 
 

@@ -9,6 +9,7 @@ ACTION_LABELS = {
     "release.reminded": "Provider reminded that a release is overdue",
     "output.defined": "Output defined over a collection, to be returned to its contributors",
     "output.made": "Disclosure-controlled output made and returned to its contributors",
+    "output.reminded": "Maker and readers of an output told it is overdue",
     "outcome.reported": "Outcomes reported back to the provider under an agreement",
     "outcome.reminded": "Recipient and provider told that an outcome report is overdue",
     "account.created": "Account created",

@@ -25,6 +25,7 @@ REGISTRARS = (
     "accord.tasks.cli",
     "accord.access.cli",
     "accord.outcomes.cli",
+    "accord.outputs.cli",
 )
 
 

@@ -503,13 +503,11 @@ def withdraw_stale(definition: OutputDefinition, *, by: Actor) -> int:
 
 
 def due_after(last: dt.date | None, schedule: str) -> dt.date | None:
-    """When the next output is due after one covering ``last``, by the collection's schedule."""
+    """When the next output is due after one covering the period ``last``: the day after the
+    next period ends, by the collection's schedule (None before the first is made)."""
     if last is None:
         return None
-    days = {"daily": 1, "weekly": 7, "monthly": 31, "quarterly": 92, "annually": 366}.get(
-        schedule, 7
-    )
-    return last + dt.timedelta(days=days)
+    return last + dt.timedelta(days=SCHEDULE_DAYS.get(schedule, 7) + 1)
 
 
 def log_query(*, by: Actor, output: Output, kind: str, cells: int) -> OutputQuery:

@@ -53,6 +53,7 @@ TOTAL = "Total"
 
 _EXPLAIN_ZERO = "A true zero: no people, published as 0."
 _EXPLAIN_ORGANISATIONAL = "An organisational measure, not a count of people: published unchanged."
+EXPLAIN_ORGANISATIONAL = _EXPLAIN_ORGANISATIONAL
 _EXPLAIN_MISSING = "No figure was available for this cell."
 
 

@@ -30,7 +30,7 @@ from accord.vault.parquet import read_frame
 from accord.vault.queries import resource_for
 
 from . import disclosure, recipes
-from .actions import OUTPUT_PURPOSE, SCHEDULE_DAYS, log_query
+from .actions import OUTPUT_PURPOSE, due_after, log_query
 from .models import Output, OutputDefinition, OutputQuery, OutputState
 
 # Reads of outputs an organisation may make in a day (dashboard views and downloads): enough
@@ -179,6 +179,14 @@ class Point:
     x: float = 0.0
     y: float | None = None
 
+    @property
+    def cx(self) -> str:
+        return f"{self.x:.1f}"
+
+    @property
+    def cy(self) -> str:
+        return "" if self.y is None else f"{self.y:.1f}"
+
 
 @dataclass(frozen=True)
 class Series:
@@ -209,8 +217,17 @@ class Chart:
     periods: list[dt.date]
     width: int = 640
     height: int = 200
-    ticks: list[tuple[float, str]] = field(default_factory=list)
-    x_labels: list[tuple[float, str]] = field(default_factory=list)
+    # (position, label), the position already formatted for the SVG.
+    ticks: list[tuple[str, str]] = field(default_factory=list)
+    x_labels: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def table_rows(self) -> list[tuple[dt.date, list[Cell]]]:
+        """The chart's figures as table rows: each period with each series' cell."""
+        return [
+            (period, [s.points[i].cell for s in self.series])
+            for i, period in enumerate(self.periods)
+        ]
 
 
 @dataclass(frozen=True)
@@ -300,9 +317,9 @@ def _chart(
                 Point(period, cell, x(period), None if cell.value is None else y(cell.value))
             )
         series.append(Series(label, points, highlighted))
-    ticks = [(y(top * k / 4), _tick(top * k / 4, measure.unit)) for k in range(5)]
+    ticks = [(f"{y(top * k / 4):.1f}", _tick(top * k / 4, measure.unit)) for k in range(5)]
     step = max(1, len(periods) // 6)
-    x_labels = [(x(p), f"{p:%-d %b}") for p in periods[::step]]
+    x_labels = [(f"{x(p):.1f}", f"{p:%-d %b}") for p in periods[::step]]
     return Chart(
         measure.name, measure.label, measure.unit, series, top, list(periods), width, height,
         ticks, x_labels,
@@ -350,6 +367,7 @@ def dashboard(
     area_level: str = "area",
     history_days: int = 28,
     day: dt.date | None = None,
+    charts: bool = True,
 ) -> Dashboard:
     """What a dashboard of ``output`` shows: one day's figures for every area at
     ``area_level``, headline figures, a chart of each measure over the last ``history_days``
@@ -432,11 +450,8 @@ def dashboard(
         for code in similar_areas(own_area, dict(areas)):
             benchmarks.append(row_for(area_level, code, f"{dict(areas)[code]} (similar)"))
         benchmarks.append(row_for("all", recipes.ALL_CODE, everyone_name))
-    charts = [_chart(m, table, periods, lines) for m in measures] if periods else []
-    due = None
-    if newest is not None:
-        schedule = definition.collection.schedule
-        due = newest + dt.timedelta(days=SCHEDULE_DAYS.get(schedule, 7) + 1)
+    drawn = [_chart(m, table, periods, lines) for m in measures] if periods and charts else []
+    due = due_after(newest, definition.collection.schedule)
     return Dashboard(
         definition=definition,
         output=output,
@@ -445,7 +460,7 @@ def dashboard(
         measures=measures,
         headline=headline,
         rows=rows,
-        charts=charts,
+        charts=drawn,
         own_area=own_area,
         benchmarks=benchmarks,
         periods=periods,
@@ -486,7 +501,7 @@ def download_table(output: Output, table: pl.DataFrame) -> pl.DataFrame:
     recipe = recipes.recipe_for(output.definition.recipe)
     labels = {m.name: m.label for m in recipe.measures}
     units = {m.name: m.unit for m in recipe.measures}
-    return table.select(
+    return table.sort(recipes.PERIOD, recipes.LEVEL, recipes.CODE, recipes.MEASURE).select(
         pl.col(recipes.PERIOD).alias("Period"),
         pl.col(recipes.LEVEL).alias("Area level"),
         pl.col(recipes.CODE).alias("Area code"),

@@ -92,8 +92,11 @@ class Recipe:
     period_column: str
     levels: tuple[Level, ...]
     measures: tuple[Measure, ...]
-    # Adds the columns measures and levels use (flags, the region of each area).
+    # Row-level work on the records before they are summed (casts, leaving out subtotals).
     prepare: Callable[[pl.LazyFrame], pl.LazyFrame] = field(default=lambda frame: frame)
+    # Level columns derived from those the records carry, added to the sums (a district's
+    # county and region): looked up once per period and area, not once per record.
+    derive: Callable[[pl.LazyFrame], pl.LazyFrame] = field(default=lambda frame: frame)
     # What "today" shows first on a dashboard.
     headline: tuple[str, ...] = ()
     # The level a contributor's own area is found at, with the record column naming it.
@@ -172,61 +175,53 @@ def compute(recipe: Recipe, records: pl.DataFrame | pl.LazyFrame) -> pl.DataFram
     ``value`` (the count, sum or rate) and ``n`` (a rate's denominator; else the value).
     Never published as it is: ``protect_table`` makes it safe.
 
-    The records are read once: summed by period and every level's code together (the finest
-    breakdown), and each level is then the sum of those sums (every measure is a sum, or a
-    rate of two sums). Areas are named and ordered while there is one row per period and
-    area; each row then becomes one row per measure, already in order."""
+    The records are read once: summed by period and the level columns they carry (the finest
+    breakdown); the levels derived from those (``Recipe.derive``: a district's county and
+    region) are looked up on the sums, not on every record; each level is then the sum of the
+    sums (every measure is a sum, or a rate of two sums), and the wide table of period x area
+    is unpivoted into one row per measure."""
     frame = recipe.prepare(records.lazy()).with_columns(
         pl.col(recipe.period_column).cast(pl.Date).alias(PERIOD)
     )
     aggregations = _aggregations(recipe)
     sums = [expr.meta.output_name() for expr in aggregations]
+    present = set(frame.collect_schema().names())
     keyed = [level for level in recipe.levels if level.column]
-    keys = {level.name: f"_code_{i}" for i, level in enumerate(keyed)}
-    finest = (
+    raw = [level.column for level in keyed if level.column in present]
+    finest = recipe.derive(
         frame.group_by(
-            PERIOD,
-            *(
-                pl.col(level.column).cast(pl.String).fill_null("").alias(keys[level.name])
-                for level in keyed
-            ),
-        )
-        .agg(aggregations)
-        .collect()
-        .lazy()
-    )
+            PERIOD, *(pl.col(column).cast(pl.String).fill_null("") for column in raw)
+        ).agg(aggregations)
+    ).collect()
     parts = []
     for level in recipe.levels:
-        code = pl.col(keys[level.name]) if level.column else pl.lit(ALL_CODE)
-        grouped = (
-            finest.with_columns(code.alias(CODE))
+        code = pl.col(level.column).fill_null("") if level.column else pl.lit(ALL_CODE)
+        parts.append(
+            finest.lazy()
+            .with_columns(code.alias(CODE))
             .filter(pl.col(CODE) != "")
             .group_by(PERIOD, CODE)
             .agg(pl.col(sums).sum())
             .with_columns(pl.lit(level.name).alias(LEVEL))
         )
-        parts.append(grouped)
     names = pl.DataFrame(
         {"code": list(area_names()), "name": list(area_names().values())},
         schema={"code": pl.String, "name": pl.String},
     ).lazy()
     labels = {level.name: level.label for level in recipe.levels}
-    # Each (period, area) row becomes one row per measure, in the measures' alphabetical order:
-    # row i of the long table is row i // k of the wide one, measure i % k.
-    ordered = sorted(recipe.measures, key=lambda m: m.name)
-    k = len(ordered)
-    rank = pl.int_range(pl.len(), dtype=pl.Int64) % k
     values, ns = [], []
-    for i, m in enumerate(ordered):
+    for m in recipe.measures:
         numerator = pl.col(f"{m.name}__n")
         if m.kind == "rate":
             denominator = pl.col(f"{m.name}__d")
-            rate = pl.when(denominator > 0).then(100 * numerator / denominator).otherwise(None)
-            values.append(pl.when(rank == i).then(rate))
-            ns.append(pl.when(rank == i).then(denominator))
+            values.append(
+                pl.when(denominator > 0).then(100 * numerator / denominator).alias(m.name)
+            )
+            ns.append(denominator.alias(m.name))
         else:
-            values.append(pl.when(rank == i).then(numerator))
-            ns.append(pl.when(rank == i).then(numerator))
+            values.append(numerator.alias(m.name))
+            ns.append(numerator.alias(m.name))
+    index = [PERIOD, LEVEL, CODE, NAME]
     wide = (
         pl.concat(parts, how="vertical_relaxed")
         .join(names, left_on=CODE, right_on="code", how="left")
@@ -236,17 +231,15 @@ def compute(recipe: Recipe, records: pl.DataFrame | pl.LazyFrame) -> pl.DataFram
             .otherwise(pl.col("name").fill_null(pl.col(CODE)))
             .alias(NAME)
         )
-        .sort(PERIOD, LEVEL, CODE)
         .collect()
     )
-    return wide.select(pl.all().gather(pl.int_range(pl.len() * k) // k)).select(
-        PERIOD,
-        LEVEL,
-        CODE,
-        NAME,
-        pl.lit(pl.Series([m.name for m in ordered], dtype=pl.String)).gather(rank).alias(MEASURE),
-        pl.coalesce(values).cast(pl.Float64).alias(VALUE),
-        pl.coalesce(ns).cast(pl.Float64).alias("n"),
+    measures = [m.name for m in recipe.measures]
+    long_values = wide.select(*index, *values).unpivot(
+        index=index, on=measures, variable_name=MEASURE, value_name=VALUE
+    )
+    long_ns = wide.select(*ns).unpivot(on=measures, value_name="n")
+    return long_values.with_columns(
+        pl.col(VALUE).cast(pl.Float64), long_ns.get_column("n").cast(pl.Float64)
     )
 
 
@@ -268,12 +261,22 @@ def protect_table(recipe: Recipe, exact: pl.DataFrame, profile: Profile) -> pl.D
         pl.col(MEASURE).replace_strict(kinds).alias("_kind"),
         pl.col(MEASURE).replace_strict(people, return_dtype=pl.Boolean).alias("_people"),
     )
-    counts = table.filter(pl.col("_kind") != "rate")
-    rates = table.filter(pl.col("_kind") == "rate")
-    parts = [_protect_counts(counts, profile), _protect_rates(rates, profile)]
-    return pl.concat([part.select(COLUMNS) for part in parts], how="vertical_relaxed").sort(
-        PERIOD, LEVEL, CODE, MEASURE
+    rate = pl.col("_kind") == "rate"
+    controlled = pl.col("_people") | pl.lit(profile.control_organisational)
+    # Organisational counts and sums pass through as reported: no per-cell rules to apply, so
+    # they are not sent through the engine (most of a care home dashboard's cells).
+    passed = table.filter(~rate & ~controlled).with_columns(
+        pl.lit(disclosure.PUBLISHED).alias(disclosure.STATUS),
+        pl.lit("").alias(disclosure.SYMBOL),
+        pl.lit(disclosure.EXPLAIN_ORGANISATIONAL).alias(disclosure.EXPLANATION),
     )
+    parts = [
+        passed,
+        _protect_counts(table.filter(~rate & controlled), profile),
+        _protect_rates(table.filter(rate), profile),
+    ]
+    # Not sorted: readers filter what they show, and downloads sort (download_table).
+    return pl.concat([part.select(COLUMNS) for part in parts], how="vertical_relaxed")
 
 
 def _protect_counts(counts: pl.DataFrame, profile: Profile) -> pl.DataFrame:
@@ -386,8 +389,8 @@ def _int(name: str) -> pl.Expr:
     return pl.col(name).cast(pl.Int64, strict=False).fill_null(0)
 
 
-def _care_home_prepare(frame: pl.LazyFrame) -> pl.LazyFrame:
-    return with_region(frame.with_columns(pl.col("ltla_cd").cast(pl.String)), "ltla_cd")
+def _by_district(frame: pl.LazyFrame) -> pl.LazyFrame:
+    return with_region(frame, "ltla_cd")
 
 
 CARE_HOME_STATUS = Recipe(
@@ -430,7 +433,7 @@ CARE_HOME_STATUS = Recipe(
         Measure("residents_covid_deaths_7d", "Resident deaths with Covid (7 days)", "count",
                 _int("residents_covid_deaths_7d"), people=True, unit="people"),
     ),
-    prepare=_care_home_prepare,
+    derive=_by_district,
     headline=(
         "homes_reporting",
         "homes_in_outbreak",
@@ -451,9 +454,7 @@ def _vaccination_prepare(frame: pl.LazyFrame) -> pl.LazyFrame:
         & (pl.col("sex").cast(pl.String).str.to_lowercase() != "all")
         & ~pl.col("suppressed").cast(pl.String).str.to_lowercase().is_in(["true", "1", "yes"])
     )
-    return with_region(
-        frame.filter(detail).with_columns(pl.col("ltla_cd").cast(pl.String)), "ltla_cd"
-    )
+    return frame.filter(detail)
 
 
 VACCINATION_UPTAKE = Recipe(
@@ -485,6 +486,7 @@ VACCINATION_UPTAKE = Recipe(
                 higher_is_worse=False),
     ),
     prepare=_vaccination_prepare,
+    derive=_by_district,
     headline=("population", "booster_count", "dose1_uptake_pct", "booster_uptake_pct"),
 )  # fmt: skip
 

@@ -107,7 +107,7 @@ def returned(request: HttpRequest) -> HttpResponse:
             else:
                 level, own = output_queries.own_place(organisation, table)
                 board = output_queries.dashboard(
-                    latest, table, own_area=own, area_level=level or "area"
+                    latest, table, own_area=own, area_level=level or "area", charts=False
                 )
         contributed = latest is not None and latest.contributors.filter(pk=organisation.pk).exists()
         items.append(

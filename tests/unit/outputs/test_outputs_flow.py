@@ -4,6 +4,7 @@ and limited; remade when a return changes the collection; refused when the data 
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 
 import pytest
@@ -149,3 +150,58 @@ def test_defining_needs_the_owner_a_role_and_a_matching_recipe(world) -> None:
             name="X", recipe="care-home-status",
         )  # fmt: skip
     assert AuditEvent.objects.filter(action="output.defined", outcome="refused").count() == 5
+
+
+# --- overdue outputs ----------------------------------------------------------------------------
+
+
+def test_an_overdue_output_is_flagged_once_to_its_maker_and_readers(world, capsys) -> None:
+    from accord.cli.main import main
+    from accord.notifications.models import Notification, Topic
+    from accord.outputs.reminders import due_on, send_output_reminders
+
+    due = due_on(world.definition)
+    assert due == world.output.periods_to + dt.timedelta(days=2)  # daily: a day's grace
+    assert send_output_reminders(today=due).sent == 0  # due, not yet overdue
+
+    assert main(["outputs", "remind", "--today", (due + dt.timedelta(days=1)).isoformat()]) == 0
+    assert "sent 1 overdue reminder(s)" in capsys.readouterr().out
+    told = Notification.objects.filter(topic=Topic.OUTPUT_OVERDUE)
+    assert {n.organisation for n in told} == {
+        world.owner,
+        world.district,
+        world.unitary,
+        world.home,
+        world.icb,
+    }
+    assert AuditEvent.objects.filter(action="output.reminded").count() == 1
+
+    again = send_output_reminders(today=due + dt.timedelta(days=2))
+    assert (again.sent, again.already_sent) == (0, 1)
+    assert told.count() == 5
+
+
+# --- the profile an agreement asks for -----------------------------------------------------------
+
+
+def test_a_contributors_agreement_asking_for_more_makes_the_profile_strict(world) -> None:
+    from accord.outputs.actions import profile_for
+    from accord.submissions.models import Contributor
+    from tests.factories import active_care_home_agreement
+
+    assert profile_for(world.definition)[0].name == "standard"
+    agreement = active_care_home_agreement(world.unitary, world.owner)
+    Contributor.objects.filter(collection=world.collection, organisation=world.unitary).update(
+        agreement=agreement, flow_id=""
+    )
+    version = agreement.current
+    assert (
+        "disclosure_control" not in version.document["datasets"][0]
+        or not (version.document["datasets"][0]["disclosure_control"])
+    )
+    assert profile_for(world.definition)[0].name == "standard"  # it sets none
+    version.document["datasets"][0]["disclosure_control"] = {"min_cell_count": 10}
+    version.save(update_fields=["document"])
+    profile, why = profile_for(world.definition)
+    assert profile.name == "strict"
+    assert why == "the agreement Medway Council sends under"

@@ -212,6 +212,8 @@ def print_summary(
     say(f"{site_url}/outputs/. Send today's status as a care home manager and watch it move;")
     say("each contributor (analyst@kent, officer@medway, the homes) finds it on Returned to you")
     say(f"({site_url}/returned/), its own area highlighted, beside UKHSA's vaccination uptake.")
+    say("From Shared with you, a district can also make its own table of Kent's housing benefit")
+    say("claimants (its own area, counts protected by cell key perturbation).")
     say()
     say("Sharing in force: Kent shares its housing benefit collection with its districts, each")
     say("seeing only its own residents, pseudonymised. Sign in as analyst@midkent (Maidstone),")

@@ -510,11 +510,22 @@ def due_after(last: dt.date | None, schedule: str) -> dt.date | None:
     return last + dt.timedelta(days=SCHEDULE_DAYS.get(schedule, 7) + 1)
 
 
-def log_query(*, by: Actor, output: Output, kind: str, cells: int) -> OutputQuery:
-    """Log one read of ``output`` by ``by``'s organisation (the decision that permitted it is
-    in the audit chain already): what the daily limit counts."""
+def log_query(
+    *,
+    by: Actor,
+    kind: str,
+    cells: int,
+    output: Output | None = None,
+    collection: Collection | None = None,
+    breakdowns: list[str] | None = None,
+) -> OutputQuery:
+    """Log one read of ``output``, or one flexible table of ``collection``, by ``by``'s
+    organisation (the decision that permitted it is in the audit chain already): what the
+    daily limit counts."""
     return OutputQuery.objects.create(
         output=output,
+        collection=collection,
+        breakdowns=breakdowns or [],
         organisation_id=int(by.organisation_id),
         by_label=by.label[:300],
         kind=kind,

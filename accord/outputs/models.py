@@ -110,13 +110,24 @@ class Output(models.Model):
 
 
 class OutputQuery(models.Model):
-    """One read of an output by an organisation: viewing a dashboard, downloading a table.
-    Logged per recipient (issue 8) and counted against its daily limit."""
+    """One read of an output by an organisation (viewing a dashboard, downloading a table), or
+    one flexible table asked of a collection (``collection`` and ``breakdowns``). Logged per
+    recipient (issue 8) and counted against its daily limit."""
 
-    output = models.ForeignKey(Output, on_delete=models.CASCADE, related_name="queries")
+    output = models.ForeignKey(
+        Output, on_delete=models.CASCADE, related_name="queries", null=True, blank=True
+    )
+    collection = models.ForeignKey(
+        "submissions.Collection",
+        on_delete=models.CASCADE,
+        related_name="+",
+        null=True,
+        blank=True,
+    )
+    breakdowns = models.JSONField(default=list, blank=True)
     organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+")
     by_label = models.CharField(max_length=300)
-    kind = models.CharField(max_length=20)  # view, csv, xlsx, api
+    kind = models.CharField(max_length=20)  # view, csv, xlsx, api, returned, flexible
     cells = models.PositiveIntegerField(default=0)
     at = models.DateTimeField(default=timezone.now)
 
@@ -125,4 +136,4 @@ class OutputQuery(models.Model):
         indexes = [models.Index(fields=["organisation", "-at"], name="output_query_by_org")]
 
     def __str__(self) -> str:
-        return f"{self.kind} of {self.output_id} by {self.organisation_id}"
+        return f"{self.kind} of {self.output_id or self.collection_id} by {self.organisation_id}"

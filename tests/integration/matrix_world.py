@@ -48,6 +48,7 @@ from accord.vault.models import ExtractCopy, VaultObject
 from tests.factories import active_care_home_agreement, care_home_csv
 from tests.tasks import run_queued_tasks
 from tests.unit.access.sharing import PURPOSE, county_shares_housing_benefit, hb_frame
+from tests.unit.outputs.test_flexible import hb_collection as flexible_hb_collection
 
 from .helpers import person, sign_in
 
@@ -121,6 +122,8 @@ class MatrixWorld:
     # The disclosure-controlled output of Kent's collection, returned to Maidstone (whose
     # return is in it), not to the other district (whose return was rejected).
     output_definition: OutputDefinition
+    # Kent's housing benefit collection, compiled: what a flexible table counts.
+    hb_collection: Collection
     users: dict[str, User] = field(default_factory=dict)
     memberships: dict[str, Membership] = field(default_factory=dict)
     # The session cookie of each signed-in persona, copied into a fresh client for each row.
@@ -351,6 +354,8 @@ def build_world() -> MatrixWorld:
     run_queued_tasks()
     assert output_definition.outputs.filter(state="ready").exists()
 
+    hb_collection = flexible_hb_collection(hb)
+
     # Maidstone reports the outcomes it committed to (the agreement's report-back) ---------------
     outcome_report = outcome_actions.report_outcomes(
         by=actor("district_analyst"),
@@ -406,6 +411,7 @@ def build_world() -> MatrixWorld:
         collection_shredded=doomed,
         outcome_report=outcome_report,
         output_definition=output_definition,
+        hb_collection=hb_collection,
         users=users,
         memberships=memberships,
     )

@@ -27,7 +27,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -157,6 +157,7 @@ PARAMS: dict[str, Callable[[MatrixWorld], dict[str, Any]]] = {
     "web:output_dashboard": lambda w: {"definition_id": w.output_definition.pk},
     "web:output_download": lambda w: {"definition_id": w.output_definition.pk, "fmt": "csv"},
     "web:output_new": lambda w: {"collection_id": w.collection.pk},
+    "web:flexible_table": lambda w: {"collection_id": w.hb_collection.pk},
     "api:get_output": lambda w: {"output_id": w.output_definition.pk},
 }
 for _name in (
@@ -648,6 +649,37 @@ DEFINE_OUTPUT = {
     "stranger": "not_found",
     "staff": "forbidden",
 }
+# Flexible tables of the county's housing benefit collection: its own, and the districts' under
+# the agreement (the form; the table itself for the agreement's purpose).
+TABLE = {
+    "anonymous": "sign_in",
+    "county_analyst": "ok",
+    "district_analyst": "ok",
+    "other_analyst": "ok",
+    "district_viewer": "forbidden",
+    "stranger": "not_found",
+    "staff": "forbidden",
+}
+rows("web:flexible_table", "GET", TABLE)
+# (The county's own table has its own purpose, so the agreement's is not a choice: the form
+# says so, a 200 like any form shown again on GET.)
+rows("web:flexible_table", "GET", TABLE, query="table")
+for _situation in AGREEMENT_STATES:
+    rows(
+        "web:flexible_table",
+        "GET",
+        # With no grant at all the collection is not the district's to see: 404.
+        {"district_analyst": "not_found" if _situation == "no_agreement" else "forbidden"},
+        query="table",
+        situation=_situation,
+    )
+rows(
+    "web:flexible_table",
+    "GET",
+    {"county_analyst": "not_found"},
+    params=lambda w: {"collection_id": w.collection.pk},
+    label="organisational_data",
+)
 rows("web:output_new", "GET", DEFINE_OUTPUT)
 rows("web:output_new", "POST", DEFINE_OUTPUT, data=output_form)
 for _situation in AGREEMENT_STATES:
@@ -1260,6 +1292,8 @@ def _path(row: Row, w: MatrixWorld) -> str:
         path += "?" + release_query(w)
     elif row.query == "shredded":
         path += f"?source=release:{w.release_shredded.pk}"
+    elif row.query == "table":
+        path += "?" + urlencode({"by": "ltla_cd", "purpose": PURPOSE})
     return path
 
 

@@ -106,6 +106,7 @@ COVERED_BY: dict[str, str] = {
     "web:output_dashboard": "test_outputs_pages",
     "web:output_download": "test_outputs_pages",
     "web:output_new": "test_outputs_pages",
+    "web:flexible_table": "test_flexible_pages",
     "web:outcomes": "test_outcomes_pages",
     "web:outcomes_received": "test_outcomes_pages",
     "web:report_outcomes": "test_outcomes_pages",

@@ -25,17 +25,23 @@ from django.urls import URLPattern, path
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from accord.access import extracts as extract_rules
+from accord.access.exceptions import AccessDenied
+from accord.access.extracts import SourceNotFound
+from accord.access.queries import purposes_open_to
 from accord.access.transform import write_extract
 from accord.audit.exceptions import NotPermitted, Refused
 from accord.organisations.enums import DATA_READING_ROLES
 from accord.organisations.models import Membership, Organisation
 from accord.outputs import actions as output_actions
+from accord.outputs import flexible as flexible_rules
 from accord.outputs import queries as output_queries
 from accord.outputs import recipes
 from accord.outputs.models import OutputDefinition, Profile
 from accord.outputs.queries import OutputNotFound
 from accord.submissions.models import Collection
 from accord.vault.parquet import private_workspace
+from accord.vault.queries import resource_for
 
 from ..forms import GDSForm
 from .common import actor, require_role
@@ -308,3 +314,101 @@ urlpatterns: list[URLPattern] = [
     ),
     path("collections/<uuid:collection_id>/outputs/new/", output_new, name="output_new"),
 ]
+
+
+# Flexible tables -------------------------------------------------------------------------------
+
+
+class FlexibleForm(GDSForm):
+    submit_label = "Make the table"
+
+    by = forms.MultipleChoiceField(
+        label="Count people by",
+        help_text="Choose one or two. Counts are perturbed: a small, consistent adjustment so "
+        "nobody can be picked out; the same question always gets the same answer.",
+        widget=forms.CheckboxSelectMultiple,
+        error_messages={"required": "Choose at least one way to break the table down"},
+    )
+    purpose = forms.ChoiceField(
+        label="What will you use the table for?",
+        widget=forms.RadioSelect,
+        error_messages={"required": "Select the purpose you will use the table for"},
+    )
+
+    def __init__(self, choices: list[tuple[str, str]], purposes: list[str], *args: Any,
+                 **kwargs: Any) -> None:  # fmt: skip
+        super().__init__(*args, **kwargs)
+        by: Any = self.fields["by"]
+        by.choices = choices
+        purpose: Any = self.fields["purpose"]
+        purpose.choices = [(p, p) for p in purposes]
+        if len(purposes) == 1:
+            self.initial.setdefault("purpose", purposes[0])
+
+    def clean_by(self) -> list[str]:
+        chosen = list(self.cleaned_data["by"])
+        if len(chosen) > flexible_rules.MAX_DIMENSIONS:
+            raise forms.ValidationError(
+                f"Choose at most {flexible_rules.MAX_DIMENSIONS} ways to break the table down"
+            )
+        return chosen
+
+    def layout_fields(self) -> list[Any]:
+        return [
+            Field.checkboxes("by", legend_size=Size.SMALL, small=True),
+            Field.radios("purpose", legend_size=Size.SMALL, small=True),
+        ]
+
+
+@never_cache
+@login_required
+def flexible_table(request: HttpRequest, collection_id: uuid.UUID) -> HttpResponse:
+    membership = _reader(request)
+    try:
+        source = extract_rules.source_for(membership.organisation_id, f"collection:{collection_id}")
+    except SourceNotFound as exc:
+        raise Http404("There is no such collection for your organisation.") from exc
+    collection = source.collection
+    rules = flexible_rules.flexible_for(collection) if collection is not None else None
+    if collection is None or rules is None:
+        raise Http404("This collection has no records of people to tabulate.")
+    own = collection.owner_id == membership.organisation_id
+    purposes = (
+        [flexible_rules.OWN_PURPOSE]
+        if own
+        else purposes_open_to(str(membership.organisation_id), resource_for(source.data))
+    )
+    form = FlexibleForm(
+        list(rules.classifications.items()), purposes, request.GET if "by" in request.GET else None
+    )
+    result = None
+    status = 200
+    if form.is_bound and form.is_valid():
+        try:
+            result = flexible_rules.flexible_table(
+                by=actor(request),
+                collection=collection,
+                breakdowns=tuple(form.cleaned_data["by"]),
+                purpose=form.cleaned_data["purpose"],
+            )
+        except AccessDenied as denial:
+            form.add_error(None, denial.reason)
+            status = 403
+        except Refused as refusal:
+            form.add_error(None, refusal.reason)
+    return render(
+        request,
+        "web/outputs/flexible.html",
+        {
+            "form": form,
+            "collection": collection,
+            "result": result,
+            "grid": flexible_rules.as_grid(result) if result is not None else None,
+        },
+        status=status,
+    )
+
+
+urlpatterns.append(
+    path("collections/<uuid:collection_id>/table/", flexible_table, name="flexible_table")
+)

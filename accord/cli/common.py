@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import datetime as dt
+import sys
+from collections.abc import Callable
+from typing import Protocol, TextIO, TypeVar
 
 EXIT_OK = 0  # done, or intact
 EXIT_PROBLEM = 1  # ran, and found or left something wrong (each named in the output)
@@ -16,3 +20,67 @@ def command_group(
     parser = subparsers.add_parser(name, help=help_text)
     parser.set_defaults(handler=lambda args: parser.print_help() or EXIT_UNUSABLE)
     return parser.add_subparsers(dest=f"{name}_command", metavar="COMMAND")
+
+
+def day_argument(text: str) -> dt.date:
+    """An ISO date given on the command line, or a plain message saying how to write one."""
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(
+            f"'{text}' is not a date; give it like 2026-03-02."
+        ) from exc
+
+
+class ReminderRun(Protocol):
+    sent: int
+    already_sent: int
+    reminded: list[str]
+
+
+Run = TypeVar("Run", bound=ReminderRun)
+
+
+def add_remind_command(
+    commands: argparse._SubParsersAction,
+    *,
+    name: str,
+    help_text: str,
+    description: str,
+    send: Callable[[dt.date], Run],
+    looked_at: Callable[[Run], str],
+) -> None:
+    """A daily, idempotent ``remind`` subcommand with ``--today``: ``send(today)`` flags what is
+    overdue (each due date once) and returns its run; this prints what it did. Exit status 0,
+    or 2 when the database cannot be used."""
+
+    def handle(args: argparse.Namespace, *, out: TextIO | None = None) -> int:
+        from django.db import DatabaseError
+        from django.utils import timezone
+
+        out = out or sys.stdout
+        today = args.today or timezone.localdate()
+        try:
+            run = send(today)
+        except DatabaseError as exc:
+            print(f"accord {name} remind: {exc}", file=sys.stderr)
+            return EXIT_UNUSABLE
+        print(
+            f"{name.capitalize()[:-1]} reminders on {today:%Y-%m-%d}: looked at "
+            f"{looked_at(run)}; sent {run.sent} overdue reminder(s); {run.already_sent} already "
+            "sent before.",
+            file=out,
+        )
+        for line in run.reminded:
+            print(f"  - {line}", file=out)
+        return EXIT_OK
+
+    remind = commands.add_parser("remind", help=help_text, description=description)
+    remind.add_argument(
+        "--today",
+        type=day_argument,
+        default=None,
+        metavar="YYYY-MM-DD",
+        help="run as if it were this day (default: today)",
+    )
+    remind.set_defaults(handler=handle)

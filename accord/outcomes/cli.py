@@ -11,60 +11,35 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import sys
-from typing import TextIO
+from typing import TYPE_CHECKING
 
-from accord.cli.common import EXIT_OK, EXIT_UNUSABLE, command_group
+from accord.cli.common import add_remind_command, command_group
+
+if TYPE_CHECKING:
+    from .reminders import ReminderRun
 
 
-def _day(text: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(
-            f"'{text}' is not a date; give it like 2026-03-02."
-        ) from exc
+def _send(today: dt.date) -> ReminderRun:
+    from .reminders import send_outcome_reminders
+
+    return send_outcome_reminders(today=today)
+
+
+def _looked_at(run: ReminderRun) -> str:
+    return f"{run.commitments} commitment(s)"
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     commands = command_group(subparsers, "outcomes", "outcomes recipients report back")
-    remind = commands.add_parser(
-        "remind",
-        help="flag overdue outcome reports to recipients and providers (each due date once)",
+    add_remind_command(
+        commands,
+        name="outcomes",
+        help_text="flag overdue outcome reports to recipients and providers (each due date once)",
         description=(
             "Tell each recipient whose outcome report under an active agreement is overdue, "
             "and the organisations it is owed to. Safe to run again: each due date is flagged "
             "once. Run it daily from cron."
         ),
+        send=_send,
+        looked_at=_looked_at,
     )
-    remind.add_argument(
-        "--today",
-        type=_day,
-        default=None,
-        metavar="YYYY-MM-DD",
-        help="run as if it were this day (default: today)",
-    )
-    remind.set_defaults(handler=handle_remind)
-
-
-def handle_remind(args: argparse.Namespace, *, out: TextIO | None = None) -> int:
-    from django.db import DatabaseError
-    from django.utils import timezone
-
-    from .reminders import send_outcome_reminders
-
-    out = out or sys.stdout
-    today = args.today or timezone.localdate()
-    try:
-        run = send_outcome_reminders(today=today)
-    except DatabaseError as exc:
-        print(f"accord outcomes remind: {exc}", file=sys.stderr)
-        return EXIT_UNUSABLE
-    print(
-        f"Outcome reminders on {today:%Y-%m-%d}: looked at {run.commitments} commitment(s); "
-        f"sent {run.sent} overdue reminder(s); {run.already_sent} already sent before.",
-        file=out,
-    )
-    for line in run.reminded:
-        print(f"  - {line}", file=out)
-    return EXIT_OK

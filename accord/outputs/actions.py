@@ -393,6 +393,15 @@ def _rules(profile: disclosure.Profile, why: str, recipe: recipes.Recipe) -> dic
         "organisational_measures_controlled": profile.control_organisational,
         "totals": "computed from the exact figures, then protected like any other cell",
         "people_measures": [m.name for m in recipe.measures if m.people],
+        "magnitude_rules": (
+            {
+                "min_contributors": profile.min_contributors,
+                "p_percent": profile.p_percent,
+                "dominance": [profile.dominance_n, profile.dominance_k],
+            }
+            if profile.control_organisational
+            else None
+        ),
         "recipe": recipe.slug,
     }
 

@@ -194,29 +194,40 @@ def protect(
     return _suppress_and_round(table, profile, count, people)
 
 
+# Statuses and symbols as enumerations inside the engine: choosing among a few texts per cell
+# is then choosing among small integers (strings only at the end), ten times faster on the
+# million-cell tables of a year of daily returns (bench/dashboard.py).
+_STATUS_TYPE = pl.Enum([PUBLISHED, SUPPRESSED, ROUNDED, PERTURBED])
+_SYMBOL_TYPE = pl.Enum(["", CONFIDENTIAL, NOT_AVAILABLE, NOT_APPLICABLE])
+
+
 def _finish(
     frame: pl.DataFrame,
     count: str,
     value: pl.Expr,
     status: pl.Expr,
     explanation: pl.Expr,
+    texts: pl.Enum | None = None,
 ) -> pl.DataFrame:
+    """The protected table: ``value`` in place of the count, ``status``, ``symbol`` and
+    ``explanation`` as text. ``texts``: the enumeration ``explanation`` is built in, if any."""
+    missing = pl.col(count).is_null()
+    status = status.cast(_STATUS_TYPE)
     symbol = (
-        pl.when(pl.col(count).is_null())
-        .then(pl.lit(NOT_AVAILABLE))
+        pl.when(missing)
+        .then(pl.lit(NOT_AVAILABLE, dtype=_SYMBOL_TYPE))
         .when(status == SUPPRESSED)
-        .then(pl.lit(CONFIDENTIAL))
-        .otherwise(pl.lit(""))
+        .then(pl.lit(CONFIDENTIAL, dtype=_SYMBOL_TYPE))
+        .otherwise(pl.lit("", dtype=_SYMBOL_TYPE))
     )
-    status = pl.when(pl.col(count).is_null()).then(pl.lit(SUPPRESSED)).otherwise(status)
-    explanation = (
-        pl.when(pl.col(count).is_null()).then(pl.lit(_EXPLAIN_MISSING)).otherwise(explanation)
-    )
+    status = pl.when(missing).then(pl.lit(SUPPRESSED, dtype=_STATUS_TYPE)).otherwise(status)
+    explain_missing = pl.lit(_EXPLAIN_MISSING, dtype=texts) if texts else pl.lit(_EXPLAIN_MISSING)
+    explanation = pl.when(missing).then(explain_missing).otherwise(explanation)
     return frame.with_columns(
         value.cast(pl.Int64).alias(count),
-        status.alias(STATUS),
-        symbol.alias(SYMBOL),
-        explanation.alias(EXPLANATION),
+        status.cast(pl.String).alias(STATUS),
+        symbol.cast(pl.String).alias(SYMBOL),
+        explanation.cast(pl.String).alias(EXPLANATION),
     )
 
 
@@ -230,36 +241,38 @@ def _suppress_and_round(
     base = profile.rounding_base
     status = (
         pl.when(primary)
-        .then(pl.lit(SUPPRESSED))
+        .then(pl.lit(SUPPRESSED, dtype=_STATUS_TYPE))
         .when(rounding)
-        .then(pl.lit(ROUNDED))
-        .otherwise(pl.lit(PUBLISHED))
+        .then(pl.lit(ROUNDED, dtype=_STATUS_TYPE))
+        .otherwise(pl.lit(PUBLISHED, dtype=_STATUS_TYPE))
     )
     low = 0 if profile.suppress_zeros else 1
+    suppressed = (
+        f"Suppressed: fewer than {profile.threshold} people"
+        + (" (zero included)" if low == 0 else " but more than none")
+        + ", who could be identified."
+    )
+    rounded = (
+        f"Rounded to the nearest {base} so small changes cannot identify anyone; "
+        "totals are rounded from the exact figures, so they may not add up."
+    )
+    counted = "Published as counted."
+    texts = pl.Enum(
+        [_EXPLAIN_ORGANISATIONAL, suppressed, rounded, _EXPLAIN_ZERO, counted, _EXPLAIN_MISSING]
+    )
     explanation = (
         pl.when(~controlled)
-        .then(pl.lit(_EXPLAIN_ORGANISATIONAL))
+        .then(pl.lit(_EXPLAIN_ORGANISATIONAL, dtype=texts))
         .when(primary)
-        .then(
-            pl.lit(
-                f"Suppressed: fewer than {profile.threshold} people"
-                + (" (zero included)" if low == 0 else " but more than none")
-                + ", who could be identified."
-            )
-        )
+        .then(pl.lit(suppressed, dtype=texts))
         .when(rounding)
-        .then(
-            pl.lit(
-                f"Rounded to the nearest {base} so small changes cannot identify anyone; "
-                "totals are rounded from the exact figures, so they may not add up."
-            )
-        )
+        .then(pl.lit(rounded, dtype=texts))
         .when(c == 0)
-        .then(pl.lit(_EXPLAIN_ZERO))
-        .otherwise(pl.lit("Published as counted."))
+        .then(pl.lit(_EXPLAIN_ZERO, dtype=texts))
+        .otherwise(pl.lit(counted, dtype=texts))
     )
     value = pl.when(primary).then(None).when(rounding).then(round_to_base(c, base)).otherwise(c)
-    return _finish(table, count, value, status, explanation)
+    return _finish(table, count, value, status, explanation, texts)
 
 
 def _suppress_two_way(

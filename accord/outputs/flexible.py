@@ -25,20 +25,17 @@ from typing import Any
 import polars as pl
 from django.utils import timezone
 
-from accord.access.decisions import decide
 from accord.access.enums import Action
-from accord.access.exceptions import AccessDenied
 from accord.access.extracts import as_permitted
 from accord.access.transform import generalise, hmac_sha256_hex, pseudonymisation_key
 from accord.audit.actor import Actor
 from accord.audit.exceptions import Refused
 from accord.submissions.models import Collection, CompiledDataset
 from accord.vault.parquet import read_frame
-from accord.vault.queries import resource_for
 
 from . import disclosure
 from .actions import log_query
-from .queries import QueryLimitReached, daily_limit, queries_today
+from .queries import decide_aggregate
 
 MAX_DIMENSIONS = 2
 RECORD_KEY = "_record_key"
@@ -139,22 +136,7 @@ def flexible_table(
     )
     if compilation is None or compilation.data.deleted_at is not None:
         raise Refused(f"{collection.name} has no compiled data yet.", target=target)
-    decision = decide(
-        actor=by,
-        action=Action.AGGREGATE,
-        resource=resource_for(compilation.data),
-        purpose=purpose,
-    )
-    if decision.denied:
-        raise AccessDenied(decision.reason, decision=decision, reasons=decision.reasons)
-    limit = daily_limit()
-    if queries_today(by.organisation_id) >= limit:
-        raise QueryLimitReached(
-            f"Your organisation has asked for {limit:,} tables and outputs today, the most "
-            "allowed in a day. Try again tomorrow.",
-            decision=decision,
-            reasons=(decision.reason,),
-        )
+    decision = decide_aggregate(by=by, data=compilation.data, purpose=purpose)
     frame = read_frame(compilation.data.id, by=by, decision=decision, action=Action.AGGREGATE)
     if flexible.person not in frame.columns:
         raise Refused(f"{collection.name} has no {flexible.person} column.", target=target)

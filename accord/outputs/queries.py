@@ -26,6 +26,7 @@ from accord.access.models import Grant
 from accord.audit.actor import Actor
 from accord.demo.geography import AreaEntity, UnknownArea, geography
 from accord.organisations.models import Organisation
+from accord.vault.models import VaultObject
 from accord.vault.parquet import read_frame
 from accord.vault.queries import resource_for
 
@@ -110,29 +111,34 @@ def queries_today(organisation_id: int | str) -> int:
     return OutputQuery.objects.filter(organisation_id=organisation_id, at__gte=start).count()
 
 
-def read_output(output: Output, *, by: Actor, kind: str = "view") -> pl.DataFrame:
-    """The protected table of ``output``, if the decision point permits ``by`` to read it for
-    the outputs purpose and its organisation is within its daily limit. Raises
-    ``AccessDenied`` (audited) otherwise. Each read is logged as a query."""
-    if output.data is None:
-        raise OutputNotFound(str(output.pk))
-    decision: Decision = decide(
-        actor=by,
-        action=Action.AGGREGATE,
-        resource=resource_for(output.data),
-        purpose=OUTPUT_PURPOSE,
+def decide_aggregate(*, by: Actor, data: VaultObject, purpose: str) -> Decision:
+    """The decision point's permit for ``by`` to aggregate ``data`` for ``purpose``, within
+    its organisation's daily limit of outputs and tables. Raises ``AccessDenied`` (the deny is
+    audited) or ``QueryLimitReached``."""
+    decision = decide(
+        actor=by, action=Action.AGGREGATE, resource=resource_for(data), purpose=purpose
     )
     if decision.denied:
         raise AccessDenied(decision.reason, decision=decision, reasons=decision.reasons)
     limit = daily_limit()
     if queries_today(by.organisation_id) >= limit:
         raise QueryLimitReached(
-            f"Your organisation has viewed or downloaded outputs {limit:,} times today, the "
-            "most allowed in a day. Try again tomorrow, or ask the output's owner for what you "
-            "need.",
+            f"Your organisation has viewed, downloaded or asked for outputs and tables "
+            f"{limit:,} times today, the most allowed in a day. Try again tomorrow, or ask the "
+            "data's owner for what you need.",
             decision=decision,
             reasons=(decision.reason,),
         )
+    return decision
+
+
+def read_output(output: Output, *, by: Actor, kind: str = "view") -> pl.DataFrame:
+    """The protected table of ``output``, if the decision point permits ``by`` to read it for
+    the outputs purpose and its organisation is within its daily limit. Raises
+    ``AccessDenied`` (audited) otherwise. Each read is logged as a query."""
+    if output.data is None:
+        raise OutputNotFound(str(output.pk))
+    decision = decide_aggregate(by=by, data=output.data, purpose=OUTPUT_PURPOSE)
     table = read_frame(output.data.id, by=by, decision=decision, action=Action.AGGREGATE)
     log_query(by=by, output=output, kind=kind, cells=table.height)
     return table
@@ -540,6 +546,15 @@ def rules_text(output: Output) -> list[str]:
         lines.append(
             f"Rates of people are shown only when they are based on at least "
             f"{rules['min_n_for_rates']} people."
+        )
+    magnitude = rules.get("magnitude_rules")
+    if magnitude:
+        n, k = magnitude["dominance"]
+        lines.append(
+            f"Totals such as vacant beds are shown only when at least "
+            f"{magnitude['min_contributors']} organisations contribute, no {n} of them make up "
+            f"more than {k:g}% of it, and the rest add up to at least {magnitude['p_percent']:g}% "
+            "of the largest."
         )
     if not rules.get("organisational_measures_controlled"):
         lines.append(

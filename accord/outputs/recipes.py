@@ -97,6 +97,8 @@ class Recipe:
     # Level columns derived from those the records carry, added to the sums (a district's
     # county and region): looked up once per period and area, not once per record.
     derive: Callable[[pl.LazyFrame], pl.LazyFrame] = field(default=lambda frame: frame)
+    # The column naming who contributed each record (a home), for the magnitude rules.
+    contributor: str = ""
     # What "today" shows first on a dashboard.
     headline: tuple[str, ...] = ()
     # The level a contributor's own area is found at, with the record column naming it.
@@ -251,7 +253,13 @@ _ORGANISATIONAL_RATE = (
 _RATE_SHOWN = "Computed from the exact figures and shown to one decimal place."
 
 
-def protect_table(recipe: Recipe, exact: pl.DataFrame, profile: Profile) -> pl.DataFrame:
+def protect_table(
+    recipe: Recipe,
+    exact: pl.DataFrame,
+    profile: Profile,
+    *,
+    magnitudes: pl.DataFrame | None = None,
+) -> pl.DataFrame:
     """``exact`` (from ``compute``) as it may be published under ``profile``: every value
     replaced by the value to show, with its status, GSS symbol and explanation; no exact
     figure of people survives."""
@@ -270,9 +278,20 @@ def protect_table(recipe: Recipe, exact: pl.DataFrame, profile: Profile) -> pl.D
         pl.lit("").alias(disclosure.SYMBOL),
         pl.lit(disclosure.EXPLAIN_ORGANISATIONAL).alias(disclosure.EXPLANATION),
     )
-    parts = [
+    counted = ~rate & controlled
+    parts = []
+    if magnitudes is not None:
+        # Magnitudes protected by their contributors (protect_magnitudes), not as counts.
+        magnitude = pl.col("_kind") == "magnitude"
+        counted = counted & ~magnitude
+        parts.append(
+            table.filter(magnitude & controlled)
+            .select(PERIOD, LEVEL, CODE, NAME, MEASURE)
+            .join(magnitudes, on=[PERIOD, LEVEL, CODE, MEASURE], how="left")
+        )
+    parts += [
         passed,
-        _protect_counts(table.filter(~rate & controlled), profile),
+        _protect_counts(table.filter(counted), profile),
         _protect_rates(table.filter(rate), profile),
     ]
     # Not sorted: readers filter what they show, and downloads sort (download_table).
@@ -434,6 +453,7 @@ CARE_HOME_STATUS = Recipe(
                 _int("residents_covid_deaths_7d"), people=True, unit="people"),
     ),
     derive=_by_district,
+    contributor="cqc_location_id",
     headline=(
         "homes_reporting",
         "homes_in_outbreak",
@@ -507,5 +527,56 @@ def recipe_for(slug: str) -> Recipe:
 def make_output(
     recipe: Recipe, records: pl.DataFrame | pl.LazyFrame, profile: Profile
 ) -> pl.DataFrame:
-    """The published table: ``compute`` then ``protect_table``."""
-    return protect_table(recipe, compute(recipe, records), profile)
+    """The published table: ``compute`` then ``protect_table``; when the profile controls
+    organisational measures, magnitudes (vacant beds) by their contributors' rules."""
+    magnitudes = (
+        protect_magnitudes(recipe, records, profile)
+        if profile.control_organisational
+        and recipe.contributor
+        and any(m.kind == "magnitude" for m in recipe.measures)
+        else None
+    )
+    return protect_table(recipe, compute(recipe, records), profile, magnitudes=magnitudes)
+
+
+def protect_magnitudes(
+    recipe: Recipe, records: pl.DataFrame | pl.LazyFrame, profile: Profile
+) -> pl.DataFrame:
+    """Every magnitude measure's cells (period, level, area) protected by the magnitude rules
+    (``disclosure.protect_magnitude``: enough contributors, no dominant one, the p% rule),
+    from each contributor's (each home's) own total in the cell."""
+    frame = recipe.prepare(records.lazy()).with_columns(
+        pl.col(recipe.period_column).cast(pl.Date).alias(PERIOD)
+    )
+    present = set(frame.collect_schema().names())
+    keyed = [level for level in recipe.levels if level.column]
+    raw = [level.column for level in keyed if level.column in present]
+    magnitudes = [m for m in recipe.measures if m.kind == "magnitude"]
+    per_contributor = recipe.derive(
+        frame.group_by(
+            PERIOD,
+            pl.col(recipe.contributor).cast(pl.String),
+            *(pl.col(column).cast(pl.String).fill_null("") for column in raw),
+        ).agg(m.numerator.cast(pl.Float64).sum().alias(m.name) for m in magnitudes)
+    ).collect()
+    parts = []
+    for level in recipe.levels:
+        code = pl.col(level.column).fill_null("") if level.column else pl.lit(ALL_CODE)
+        at_level = per_contributor.with_columns(code.alias(CODE)).filter(pl.col(CODE) != "")
+        for m in magnitudes:
+            protected = disclosure.protect_magnitude(
+                at_level.select(PERIOD, CODE, recipe.contributor, m.name),
+                [PERIOD, CODE],
+                m.name,
+                recipe.contributor,
+                profile,
+            )
+            parts.append(
+                protected.rename({m.name: VALUE}).with_columns(
+                    pl.lit(level.name).alias(LEVEL),
+                    pl.lit(m.name).alias(MEASURE),
+                    pl.col(VALUE).cast(pl.Float64),
+                )
+            )
+    columns = [PERIOD, LEVEL, CODE, MEASURE, VALUE, *COLUMNS[-3:]]
+    return pl.concat([part.select(columns) for part in parts], how="vertical_relaxed")

@@ -6,12 +6,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from django.db import transaction
 
-from accord.audit.enums import GENESIS_HASH
-from accord.audit.models import AuditHead
 from accord.organisations.enums import Role
 from accord.outputs.models import OutputQuery
+from tests.rolled_back import rolled_back
 from tests.unit.outputs.world import MAIDSTONE, OutputWorld, build_output_world
 
 from .api_helpers import Api, detail, member, stored, token_for, token_of
@@ -22,15 +20,8 @@ UNKNOWN = "00000000-0000-4000-8000-000000000000"
 
 @pytest.fixture(scope="module")
 def world(django_db_setup: None, django_db_blocker) -> Iterator[OutputWorld]:
-    with django_db_blocker.unblock():
-        atomic = transaction.atomic()
-        atomic.__enter__()
-        try:
-            AuditHead.objects.get_or_create(pk=1, defaults={"seq": 0, "hash": GENESIS_HASH})
-            yield build_output_world()
-        finally:
-            transaction.set_rollback(True)
-            atomic.__exit__(None, None, None)
+    with rolled_back(django_db_blocker):
+        yield build_output_world()
 
 
 def _path(world: OutputWorld) -> str:

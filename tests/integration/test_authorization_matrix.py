@@ -31,18 +31,16 @@ from urllib.parse import urlencode, urlsplit
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db import transaction
 from django.test import Client
 from django.urls import get_resolver, reverse
 from django.utils import timezone
 
 from accord.access.decisions import decide
 from accord.access.enums import Action
-from accord.audit.enums import GENESIS_HASH
-from accord.audit.models import AuditHead
 from accord.organisations.actors import actor_for
 from accord.vault.queries import resource_for
 from tests.factories import care_home_csv
+from tests.rolled_back import rolled_back
 from tests.unit.access.sharing import PURPOSE
 
 from .helpers import assert_redirects_to_sign_in
@@ -62,15 +60,8 @@ AGREEMENT_STATES = ("suspended", "terminated", "expired", "not_started", "no_agr
 def world(django_db_setup: None, django_db_blocker) -> Any:
     """Built inside a transaction that is rolled back when the module ends; every row runs in
     a savepoint inside it (pytest-django's own per-test transaction)."""
-    with django_db_blocker.unblock():
-        atomic = transaction.atomic()
-        atomic.__enter__()
-        try:
-            AuditHead.objects.get_or_create(pk=1, defaults={"seq": 0, "hash": GENESIS_HASH})
-            yield build_world()
-        finally:
-            transaction.set_rollback(True)
-            atomic.__exit__(None, None, None)
+    with rolled_back(django_db_blocker):
+        yield build_world()
 
 
 # The table ------------------------------------------------------------------------------------

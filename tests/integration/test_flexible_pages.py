@@ -4,11 +4,9 @@ by a district under the agreement (its own area, the agreement's purposes); refu
 from __future__ import annotations
 
 import pytest
-from django.db import transaction
 
-from accord.audit.enums import GENESIS_HASH
-from accord.audit.models import AuditHead
 from accord.organisations.enums import Role
+from tests.rolled_back import rolled_back
 
 from .helpers import (
     assert_forbidden_page,
@@ -30,16 +28,9 @@ def hb(django_db_setup: None, django_db_blocker):
     from tests.unit.access.sharing import county_shares_housing_benefit
     from tests.unit.outputs.test_flexible import hb_collection
 
-    with django_db_blocker.unblock():
-        atomic = transaction.atomic()
-        atomic.__enter__()
-        try:
-            AuditHead.objects.get_or_create(pk=1, defaults={"seq": 0, "hash": GENESIS_HASH})
-            hb_world = county_shares_housing_benefit()
-            yield hb_world, hb_collection(hb_world)
-        finally:
-            transaction.set_rollback(True)
-            atomic.__exit__(None, None, None)
+    with rolled_back(django_db_blocker):
+        hb_world = county_shares_housing_benefit()
+        yield hb_world, hb_collection(hb_world)
 
 
 def _table_path(collection, query: str = "") -> str:

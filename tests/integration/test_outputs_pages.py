@@ -9,14 +9,13 @@ import io
 from collections.abc import Iterator
 
 import pytest
-from django.db import transaction
 from django.test import Client
 from openpyxl import load_workbook
 
-from accord.audit.enums import GENESIS_HASH
-from accord.audit.models import AuditEvent, AuditHead
+from accord.audit.models import AuditEvent
 from accord.organisations.enums import Role
 from accord.outputs.models import OutputDefinition, OutputQuery
+from tests.rolled_back import rolled_back
 from tests.unit.outputs.world import MAIDSTONE, OutputWorld, build_output_world
 
 from .helpers import (
@@ -35,15 +34,8 @@ UNKNOWN = "00000000-0000-4000-8000-000000000000"
 @pytest.fixture(scope="module")
 def world(django_db_setup: None, django_db_blocker) -> Iterator[OutputWorld]:
     """Built once, in a transaction rolled back when the module ends."""
-    with django_db_blocker.unblock():
-        atomic = transaction.atomic()
-        atomic.__enter__()
-        try:
-            AuditHead.objects.get_or_create(pk=1, defaults={"seq": 0, "hash": GENESIS_HASH})
-            yield build_output_world()
-        finally:
-            transaction.set_rollback(True)
-            atomic.__exit__(None, None, None)
+    with rolled_back(django_db_blocker):
+        yield build_output_world()
 
 
 def _client(world: OutputWorld, who: str) -> Client:
@@ -203,12 +195,13 @@ def test_the_owner_defines_an_output(world) -> None:
     response = client.post(
         path,
         {"name": "Homes today", "slug": "homes-today", "recipe": "care-home-status",
-         "profile": "strict", "audience": [world.icb.pk]},
+         "profile": "strict", "audience": [world.icb.pk], "control_organisational": "on"},
     )  # fmt: skip
     definition = OutputDefinition.objects.get(slug="homes-today")
     assert response.status_code == 302
     assert response.url == f"/outputs/{definition.pk}/"
     assert definition.profile == "strict"
+    assert definition.control_organisational is True
     assert list(definition.audience.all()) == [world.icb]
 
 

@@ -245,6 +245,12 @@ class DefineOutputForm(GDSForm):
         widget=forms.RadioSelect,
         error_messages={"required": "Select the disclosure control rules"},
     )
+    control_organisational = forms.BooleanField(
+        label="Also protect figures about organisations (homes in outbreak, vacant beds)",
+        help_text="Only when an agreement asks for it: counts of homes are then treated like "
+        "counts of people, and totals such as beds need enough contributors, none dominant.",
+        required=False,
+    )
     audience = forms.ModelMultipleChoiceField(
         label="Who else sees it",
         help_text="Every organisation whose returns it is made from sees it already.",
@@ -274,6 +280,7 @@ class DefineOutputForm(GDSForm):
             Field.text("slug", field_width=20),
             Field.radios("recipe", legend_size=Size.SMALL),
             Field.radios("profile", legend_size=Size.SMALL),
+            Field.checkbox("control_organisational", small=True),
             Field.checkboxes("audience", legend_size=Size.SMALL, small=True),
         ]
 
@@ -295,6 +302,7 @@ def output_new(request: HttpRequest, collection_id: uuid.UUID) -> HttpResponse:
                 recipe=form.cleaned_data["recipe"],
                 profile=form.cleaned_data["profile"],
                 audience=form.cleaned_data["audience"],
+                control_organisational=form.cleaned_data["control_organisational"],
             )
         except Refused as refusal:
             form.add_error(None, refusal.reason)

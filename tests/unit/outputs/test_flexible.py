@@ -8,14 +8,12 @@ from collections.abc import Iterator
 
 import polars as pl
 import pytest
-from django.db import transaction
 from django.utils import timezone
 
 from accord.access.exceptions import AccessDenied
 from accord.audit.actor import Actor
-from accord.audit.enums import GENESIS_HASH
 from accord.audit.exceptions import Refused
-from accord.audit.models import AuditEvent, AuditHead
+from accord.audit.models import AuditEvent
 from accord.demo.datasets import housing_benefit_claims
 from accord.organisations.enums import Role
 from accord.outputs import disclosure, flexible
@@ -24,6 +22,7 @@ from accord.standards.queries import get_standard
 from accord.submissions import actions
 from accord.submissions.models import Collection
 from tests.factories import member_actor
+from tests.rolled_back import rolled_back
 from tests.tasks import run_queued_tasks
 from tests.unit.access.sharing import PURPOSE, World, county_shares_housing_benefit
 
@@ -57,16 +56,9 @@ def hb_collection(world: World, rows: int = 600) -> Collection:
 
 @pytest.fixture(scope="module")
 def shared(django_db_setup: None, django_db_blocker) -> Iterator[tuple[World, Collection]]:
-    with django_db_blocker.unblock():
-        atomic = transaction.atomic()
-        atomic.__enter__()
-        try:
-            AuditHead.objects.get_or_create(pk=1, defaults={"seq": 0, "hash": GENESIS_HASH})
-            world = county_shares_housing_benefit()
-            yield world, hb_collection(world)
-        finally:
-            transaction.set_rollback(True)
-            atomic.__exit__(None, None, None)
+    with rolled_back(django_db_blocker):
+        world = county_shares_housing_benefit()
+        yield world, hb_collection(world)
 
 
 def _table(by, collection, *breakdowns, purpose=PURPOSE) -> pl.DataFrame:

@@ -8,18 +8,17 @@ import datetime as dt
 from collections.abc import Iterator
 
 import pytest
-from django.db import transaction
 
 from accord.access.exceptions import AccessDenied
 from accord.access.models import Grant
-from accord.audit.enums import GENESIS_HASH
 from accord.audit.exceptions import NotPermitted, Refused
-from accord.audit.models import AuditEvent, AuditHead
+from accord.audit.models import AuditEvent
 from accord.audit.verification import verify_chain
 from accord.organisations.enums import Role
 from accord.outputs import actions, queries, recipes
 from accord.outputs.models import OutputQuery
 from tests.factories import member_actor
+from tests.rolled_back import rolled_back
 
 from .world import MAIDSTONE, MEDWAY, OutputWorld, build_output_world
 
@@ -30,15 +29,8 @@ pytestmark = pytest.mark.django_db
 def shared(django_db_setup: None, django_db_blocker) -> Iterator[OutputWorld]:
     """One world for the tests that only read it, built inside a transaction rolled back when
     the module ends (each test runs in a savepoint inside it)."""
-    with django_db_blocker.unblock():
-        atomic = transaction.atomic()
-        atomic.__enter__()
-        try:
-            AuditHead.objects.get_or_create(pk=1, defaults={"seq": 0, "hash": GENESIS_HASH})
-            yield build_output_world()
-        finally:
-            transaction.set_rollback(True)
-            atomic.__exit__(None, None, None)
+    with rolled_back(django_db_blocker):
+        yield build_output_world()
 
 
 @pytest.fixture

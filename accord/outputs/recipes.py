@@ -235,13 +235,19 @@ def compute(recipe: Recipe, records: pl.DataFrame | pl.LazyFrame) -> pl.DataFram
         )
         .collect()
     )
-    measures = [m.name for m in recipe.measures]
-    long_values = wide.select(*index, *values).unpivot(
-        index=index, on=measures, variable_name=MEASURE, value_name=VALUE
-    )
-    long_ns = wide.select(*ns).unpivot(on=measures, value_name="n")
-    return long_values.with_columns(
-        pl.col(VALUE).cast(pl.Float64), long_ns.get_column("n").cast(pl.Float64)
+    # One block of rows per measure; the measure column an enumeration (a small integer a
+    # row), so choosing and filtering by measure never compares text.
+    measure_type = pl.Enum([m.name for m in recipe.measures])
+    return pl.concat(
+        [
+            wide.select(
+                *index,
+                pl.lit(m.name, dtype=measure_type).alias(MEASURE),
+                value.cast(pl.Float64).alias(VALUE),
+                n.cast(pl.Float64).alias("n"),
+            )
+            for m, value, n in zip(recipe.measures, values, ns, strict=True)
+        ]
     )
 
 
@@ -263,11 +269,19 @@ def protect_table(
     """``exact`` (from ``compute``) as it may be published under ``profile``: every value
     replaced by the value to show, with its status, GSS symbol and explanation; no exact
     figure of people survives."""
-    kinds = {m.name: m.kind for m in recipe.measures}
-    people = {m.name: m.people for m in recipe.measures}
+
+    def named(kind: str) -> pl.Expr:
+        return pl.col(MEASURE).is_in([m.name for m in recipe.measures if m.kind == kind])
+
+    kinds = pl.Enum(["count", "magnitude", "rate"])
     table = exact.with_columns(
-        pl.col(MEASURE).replace_strict(kinds).alias("_kind"),
-        pl.col(MEASURE).replace_strict(people, return_dtype=pl.Boolean).alias("_people"),
+        pl.when(named("rate"))
+        .then(pl.lit("rate", dtype=kinds))
+        .when(named("magnitude"))
+        .then(pl.lit("magnitude", dtype=kinds))
+        .otherwise(pl.lit("count", dtype=kinds))
+        .alias("_kind"),
+        pl.col(MEASURE).is_in([m.name for m in recipe.measures if m.people]).alias("_people"),
     )
     rate = pl.col("_kind") == "rate"
     controlled = pl.col("_people") | pl.lit(profile.control_organisational)
@@ -287,7 +301,11 @@ def protect_table(
         parts.append(
             table.filter(magnitude & controlled)
             .select(PERIOD, LEVEL, CODE, NAME, MEASURE)
-            .join(magnitudes, on=[PERIOD, LEVEL, CODE, MEASURE], how="left")
+            .join(
+                magnitudes.with_columns(pl.col(MEASURE).cast(table.schema[MEASURE])),
+                on=[PERIOD, LEVEL, CODE, MEASURE],
+                how="left",
+            )
         )
     parts += [
         passed,

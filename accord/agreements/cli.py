@@ -10,21 +10,11 @@ fixed), 2 the run could not start.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-from accord.cli.common import EXIT_OK, EXIT_PROBLEM, EXIT_UNUSABLE, command_group
-
-
-def _day(text: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(
-            f"'{text}' is not a date; give it as YYYY-MM-DD, for example 2026-04-01."
-        ) from exc
+from accord.cli.common import EXIT_OK, EXIT_PROBLEM, EXIT_UNUSABLE, command_group, day_argument
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -41,7 +31,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     daily.add_argument(
         "--today",
-        type=_day,
+        type=day_argument,
         default=None,
         metavar="YYYY-MM-DD",
         help="run as if it were this day (default: today)",

@@ -28,7 +28,7 @@ def day_argument(text: str) -> dt.date:
         return dt.date.fromisoformat(text)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(
-            f"'{text}' is not a date; give it like 2026-03-02."
+            f"'{text}' is not a date; give it as YYYY-MM-DD, for example 2026-04-01."
         ) from exc
 
 

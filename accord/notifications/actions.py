@@ -8,11 +8,11 @@ the notice: the notifications page always has it.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from django.conf import settings
 from django.core.mail import send_mail
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 from accord.audit.actions import record
 from accord.audit.actor import Actor
@@ -90,3 +90,20 @@ def _send(notice: Notification, addresses: list[str]) -> None:
         send_mail(notice.subject, text, None, addresses)
     except Exception:  # the notice is on the page either way
         logger.exception("Could not email notice %s", notice.pk)
+
+
+def once(key: str, send: Callable[[], None]) -> bool:
+    """Run ``send`` (notices and their audit events) unless a reminder with ``key`` was sent
+    before, recording ``key`` in the same transaction: True when it was sent now. A daily run
+    can then be repeated, or race another, without anyone being told twice."""
+    from .models import SentReminder
+
+    if SentReminder.objects.filter(key=key).exists():
+        return False
+    try:
+        with transaction.atomic():
+            SentReminder.objects.create(key=key)
+            send()
+    except IntegrityError:  # another run sent it first
+        return False
+    return True

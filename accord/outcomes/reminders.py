@@ -8,14 +8,13 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
 from accord.audit.actions import record
 from accord.audit.actor import Actor
-from accord.notifications.actions import notify
-from accord.notifications.models import SentReminder, Topic
+from accord.notifications.actions import notify, once
+from accord.notifications.models import Topic
 
 from . import queries
 from .actions import TOLD_ROLES
@@ -57,58 +56,54 @@ def _once(
     earlier: int,
     today: dt.date,
 ) -> None:
-    key = reminder_key(commitment, due_on)
-    if SentReminder.objects.filter(key=key).exists():
-        run.already_sent += 1
-        return
     agreement, recipient = commitment.agreement, commitment.owed_by
     when = f"{due_on:%-d %B %Y}"
     late = (today - due_on).days
     also = f" {earlier} earlier report(s) are also missing." if earlier else ""
-    try:
-        with transaction.atomic():
-            SentReminder.objects.create(key=key)
+
+    def send() -> None:
+        notify(
+            by=by,
+            organisation=recipient,
+            topic=Topic.OUTCOMES_OVERDUE,
+            subject=f"Outcomes overdue: {commitment.what}"[:200],
+            body=(
+                f"Under the agreement “{agreement.title}”, {recipient.name} reports "
+                f"“{commitment.what}” to {commitment.owed_to_names}. The report due on "
+                f"{when} has not been made ({late} day(s) ago).{also} Report it as soon as "
+                "you can."
+            ),
+            link=reverse("web:outcomes"),
+            roles=TOLD_ROLES,
+        )
+        for provider in commitment.owed_to:
             notify(
                 by=by,
-                organisation=recipient,
+                organisation=provider,
                 topic=Topic.OUTCOMES_OVERDUE,
-                subject=f"Outcomes overdue: {commitment.what}"[:200],
+                subject=f"{recipient.name} is late reporting outcomes: {commitment.what}"[:200],
                 body=(
-                    f"Under the agreement “{agreement.title}”, {recipient.name} reports "
-                    f"“{commitment.what}” to {commitment.owed_to_names}. The report due on "
-                    f"{when} has not been made ({late} day(s) ago).{also} Report it as soon as "
-                    "you can."
+                    f"Under the agreement “{agreement.title}”, {recipient.name} owes you "
+                    f"“{commitment.what}”. The report due on {when} has not been made."
+                    f"{also} They have been reminded."
                 ),
-                link=reverse("web:outcomes"),
+                link=reverse("web:outcomes_received"),
                 roles=TOLD_ROLES,
             )
-            for provider in commitment.owed_to:
-                notify(
-                    by=by,
-                    organisation=provider,
-                    topic=Topic.OUTCOMES_OVERDUE,
-                    subject=f"{recipient.name} is late reporting outcomes: {commitment.what}"[:200],
-                    body=(
-                        f"Under the agreement “{agreement.title}”, {recipient.name} owes you "
-                        f"“{commitment.what}”. The report due on {when} has not been made."
-                        f"{also} They have been reminded."
-                    ),
-                    link=reverse("web:outcomes_received"),
-                    roles=TOLD_ROLES,
-                )
-            record(
-                by=by,
-                action="outcome.reminded",
-                target=f"agreement:{agreement.pk}",
-                subject_organisation_id=str(recipient.pk),
-                details={
-                    "commitment": {"index": commitment.index, "what": commitment.what},
-                    "due_on": due_on.isoformat(),
-                    "earlier_missing": earlier,
-                    "told": [str(o.pk) for o in (recipient, *commitment.owed_to)],
-                },
-            )
-    except IntegrityError:  # another run sent it first
+        record(
+            by=by,
+            action="outcome.reminded",
+            target=f"agreement:{agreement.pk}",
+            subject_organisation_id=str(recipient.pk),
+            details={
+                "commitment": {"index": commitment.index, "what": commitment.what},
+                "due_on": due_on.isoformat(),
+                "earlier_missing": earlier,
+                "told": [str(o.pk) for o in (recipient, *commitment.owed_to)],
+            },
+        )
+
+    if not once(reminder_key(commitment, due_on), send):
         run.already_sent += 1
         return
     run.sent += 1

@@ -172,6 +172,23 @@ def _aggregations(recipe: Recipe) -> list[pl.Expr]:
     return exprs
 
 
+def _finest(
+    recipe: Recipe,
+    records: pl.DataFrame | pl.LazyFrame,
+    aggregations: list[pl.Expr],
+    by: list[pl.Expr] | None = None,
+) -> pl.DataFrame:
+    """``aggregations`` of the prepared records by period, the level columns the records
+    carry (and ``by``), with the derived level columns added to the sums."""
+    frame = recipe.prepare(records.lazy()).with_columns(
+        pl.col(recipe.period_column).cast(pl.Date).alias(PERIOD)
+    )
+    present = set(frame.collect_schema().names())
+    raw = [level.column for level in recipe.levels if level.column in present]
+    keys = [pl.col(column).cast(pl.String).fill_null("") for column in raw]
+    return recipe.derive(frame.group_by(PERIOD, *(by or []), *keys).agg(aggregations)).collect()
+
+
 def compute(recipe: Recipe, records: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
     """The exact (unprotected) long table: one row per period, area and measure, with
     ``value`` (the count, sum or rate) and ``n`` (a rate's denominator; else the value).
@@ -182,19 +199,9 @@ def compute(recipe: Recipe, records: pl.DataFrame | pl.LazyFrame) -> pl.DataFram
     region) are looked up on the sums, not on every record; each level is then the sum of the
     sums (every measure is a sum, or a rate of two sums), and the wide table of period x area
     is unpivoted into one row per measure."""
-    frame = recipe.prepare(records.lazy()).with_columns(
-        pl.col(recipe.period_column).cast(pl.Date).alias(PERIOD)
-    )
     aggregations = _aggregations(recipe)
     sums = [expr.meta.output_name() for expr in aggregations]
-    present = set(frame.collect_schema().names())
-    keyed = [level for level in recipe.levels if level.column]
-    raw = [level.column for level in keyed if level.column in present]
-    finest = recipe.derive(
-        frame.group_by(
-            PERIOD, *(pl.col(column).cast(pl.String).fill_null("") for column in raw)
-        ).agg(aggregations)
-    ).collect()
+    finest = _finest(recipe, records, aggregations)
     parts = []
     for level in recipe.levels:
         code = pl.col(level.column).fill_null("") if level.column else pl.lit(ALL_CODE)
@@ -563,20 +570,13 @@ def protect_magnitudes(
     """Every magnitude measure's cells (period, level, area) protected by the magnitude rules
     (``disclosure.protect_magnitude``: enough contributors, no dominant one, the p% rule),
     from each contributor's (each home's) own total in the cell."""
-    frame = recipe.prepare(records.lazy()).with_columns(
-        pl.col(recipe.period_column).cast(pl.Date).alias(PERIOD)
-    )
-    present = set(frame.collect_schema().names())
-    keyed = [level for level in recipe.levels if level.column]
-    raw = [level.column for level in keyed if level.column in present]
     magnitudes = [m for m in recipe.measures if m.kind == "magnitude"]
-    per_contributor = recipe.derive(
-        frame.group_by(
-            PERIOD,
-            pl.col(recipe.contributor).cast(pl.String),
-            *(pl.col(column).cast(pl.String).fill_null("") for column in raw),
-        ).agg(m.numerator.cast(pl.Float64).sum().alias(m.name) for m in magnitudes)
-    ).collect()
+    per_contributor = _finest(
+        recipe,
+        records,
+        [m.numerator.cast(pl.Float64).sum().alias(m.name) for m in magnitudes],
+        by=[pl.col(recipe.contributor).cast(pl.String)],
+    )
     parts = []
     for level in recipe.levels:
         code = pl.col(level.column).fill_null("") if level.column else pl.lit(ALL_CODE)

@@ -8,15 +8,14 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
 from accord.access.models import Grant
 from accord.audit.actions import record
 from accord.audit.actor import Actor
-from accord.notifications.actions import notify
-from accord.notifications.models import SentReminder, Topic
+from accord.notifications.actions import notify, once
+from accord.notifications.models import Topic
 from accord.organisations.models import Organisation
 
 from . import queries
@@ -64,56 +63,49 @@ def _readers(definition: OutputDefinition) -> list[Organisation]:
 def _once(
     by: Actor, run: ReminderRun, definition: OutputDefinition, due: dt.date, today: dt.date
 ) -> None:
-    key = f"output:{definition.pk}:{due:%Y%m%d}"
-    if SentReminder.objects.filter(key=key).exists():
-        run.already_sent += 1
-        return
     owner = definition.collection.owner
     readers = _readers(definition)
     when = f"{due:%-d %B %Y}"
     late = (today - due).days
     link = reverse("web:output_dashboard", args=[definition.pk])
-    try:
-        with transaction.atomic():
-            SentReminder.objects.create(key=key)
+
+    def send() -> None:
+        notify(
+            by=by,
+            organisation=owner,
+            topic=Topic.OUTPUT_OVERDUE,
+            subject=f"Overdue: {definition.name}"[:200],
+            body=(
+                f"“{definition.name}” should have been updated by {when} ({late} day(s) ago) "
+                f"and has not been. It is made when a return to {definition.collection.name} "
+                "is accepted: check whether returns are arriving, and tell the organisations "
+                "it is returned to."
+            ),
+            link=link,
+            roles=(),
+        )
+        for reader in readers:
             notify(
                 by=by,
-                organisation=owner,
+                organisation=reader,
                 topic=Topic.OUTPUT_OVERDUE,
-                subject=f"Overdue: {definition.name}"[:200],
+                subject=f"Late: {definition.name} from {owner.name}"[:200],
                 body=(
-                    f"“{definition.name}” should have been updated by {when} ({late} day(s) "
-                    f"ago) and has not been. It is made when a return to "
-                    f"{definition.collection.name} is accepted: check whether returns are "
-                    "arriving, and tell the organisations it is returned to."
+                    f"“{definition.name}”, which {owner.name} returns to you, was due to be "
+                    f"updated by {when} and has not been. {owner.name} has been told."
                 ),
                 link=link,
                 roles=(),
             )
-            for reader in readers:
-                notify(
-                    by=by,
-                    organisation=reader,
-                    topic=Topic.OUTPUT_OVERDUE,
-                    subject=f"Late: {definition.name} from {owner.name}"[:200],
-                    body=(
-                        f"“{definition.name}”, which {owner.name} returns to you, was due to be "
-                        f"updated by {when} and has not been. {owner.name} has been told."
-                    ),
-                    link=link,
-                    roles=(),
-                )
-            record(
-                by=by,
-                action="output.reminded",
-                target=f"output_definition:{definition.pk}",
-                subject_organisation_id=str(owner.pk),
-                details={
-                    "due_on": due.isoformat(),
-                    "told": [str(o.pk) for o in (owner, *readers)],
-                },
-            )
-    except IntegrityError:  # another run sent it first
+        record(
+            by=by,
+            action="output.reminded",
+            target=f"output_definition:{definition.pk}",
+            subject_organisation_id=str(owner.pk),
+            details={"due_on": due.isoformat(), "told": [str(o.pk) for o in (owner, *readers)]},
+        )
+
+    if not once(f"output:{definition.pk}:{due:%Y%m%d}", send):
         run.already_sent += 1
         return
     run.sent += 1

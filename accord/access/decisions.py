@@ -87,6 +87,9 @@ class Resource:
     dataset: str = ""
     # For derived data: the controllers of everything it was made from, other than the owner.
     sources: tuple[str, ...] = ()
+    # For derived data made from several datasets (a linked dataset, with no dataset of its
+    # own): each (controller, dataset) it was made from, so a reader needs a ground for each.
+    source_datasets: tuple[tuple[str, str], ...] = ()
     # State, not identity: read afresh for every decision, and checked again by the vault.
     deleted: bool = field(default=False, compare=False)
     # Derived data whose sources (any of them) have been deleted since it was made.
@@ -101,6 +104,11 @@ class Resource:
         owner = self.owner_organisation_id
         sources = sorted({str(s).strip() for s in self.sources} - {owner, ""})
         object.__setattr__(self, "sources", tuple(sources))
+        pairs = sorted(
+            {(str(c).strip(), str(d).strip()) for c, d in self.source_datasets}
+            - {(c, d) for c, d in self.source_datasets if not str(d).strip()}
+        )
+        object.__setattr__(self, "source_datasets", tuple(pairs))
         if not self.id:
             raise ValueError("A resource needs an id.")
         if len(self.id) > RESOURCE_ID_MAX_LENGTH:
@@ -381,12 +389,10 @@ def _person(
     if membership is None:  # _membership_problem has ruled this out; deny all the same
         return _deny("You are not a member of the organisation you are acting for.")
     reader = membership.organisation_id
+    needs = _needs(resource)
     # Say nothing more about data the reader has no agreement for, however it asked.
     if reader not in resource.controllers and not any(
-        g.recipient_id == reader
-        and g.provider_id in resource.controllers
-        and resource.dataset
-        and g.dataset == resource.dataset
+        g.recipient_id == reader and g.dataset and (g.provider_id, g.dataset) in needs
         for g in facts.grants
     ):
         return _deny(NO_AGREEMENT)
@@ -413,7 +419,7 @@ def _person(
             "so nobody may read it."
         )
     grounds: list[_Verdict] = []
-    for controller in resource.controllers:
+    for controller, dataset in sorted(needs):
         if controller == reader:
             continue
         candidates = [
@@ -421,8 +427,8 @@ def _person(
             for g in facts.grants
             if g.provider_id == controller
             and g.recipient_id == reader
-            and resource.dataset
-            and g.dataset == resource.dataset
+            and dataset
+            and g.dataset == dataset
         ]
         if token is not None and token.agreement_ids:
             scoped = [g for g in candidates if g.agreement_id in token.agreement_ids]
@@ -440,6 +446,24 @@ def _person(
     if not grounds:
         return _permit(f"{membership.organisation_name} is the controller of its own data.")
     return _combine(grounds)
+
+
+def _needs(resource: Resource) -> set[tuple[str, str]]:
+    """The (controller, dataset) pairs a reader needs a ground for. Data of one dataset needs
+    a grant of that dataset from every controller; data with no dataset of its own, made from
+    several (a linked dataset), needs one for each dataset each controller gave it. Data with
+    neither can be read by its controllers only (an empty dataset matches no grant)."""
+    if resource.dataset or not resource.source_datasets:
+        return {(controller, resource.dataset) for controller in resource.controllers}
+    pairs = set(resource.source_datasets)
+    # A source controller whose dataset is unknown still needs a ground: it can have none.
+    named = {controller for controller, _ in pairs}
+    pairs |= {
+        (c, "")
+        for c in resource.controllers
+        if c not in named and c != resource.owner_organisation_id
+    }
+    return pairs
 
 
 # Which of a flow's actions allow each way of reading (DESIGN.md: view, extract, aggregate

@@ -123,21 +123,32 @@ def _grant_joins() -> str:
     )
 
 
-def _grant_conditions(providers: int) -> str:
-    """Grants to the recipient (the first parameter, or a column) on a dataset, from any of
-    ``providers`` controllers."""
+def _grant_conditions(providers: int, datasets: int = 1) -> str:
+    """Grants to the recipient (the first parameter, or a column) on one of ``datasets``
+    datasets, from any of ``providers`` controllers."""
     g = functools.partial(_column, Grant)
     marks = ", ".join(["%s"] * providers)
-    return f"g.{g('dataset')} = %s AND g.{g('provider')} IN ({marks})"
+    if datasets == 1:
+        return f"g.{g('dataset')} = %s AND g.{g('provider')} IN ({marks})"
+    named = ", ".join(["%s"] * datasets)
+    return f"g.{g('dataset')} IN ({named}) AND g.{g('provider')} IN ({marks})"
+
+
+def datasets_of(resource: Resource) -> list[str]:
+    """The datasets whose grants can bear on ``resource``: its own, or (for data made from
+    several, with none of its own) each it was made from."""
+    if resource.dataset:
+        return [resource.dataset]
+    return sorted({dataset for _, dataset in resource.source_datasets if dataset})
 
 
 @functools.cache
-def _grants_sql(providers: int) -> str:
+def _grants_sql(providers: int, datasets: int = 1) -> str:
     g = functools.partial(_column, Grant)
     # Only quoted names from the models' metadata go into the text; every value is a parameter.
     return (
         f"SELECT {_grant_columns()} FROM {_table(Grant)} g {_grant_joins()} "  # noqa: S608
-        f"WHERE g.{g('recipient')} = %s AND {_grant_conditions(providers)}"
+        f"WHERE g.{g('recipient')} = %s AND {_grant_conditions(providers, datasets)}"
     )
 
 
@@ -161,9 +172,11 @@ def grants_to(organisation_id: str, resource: Resource) -> tuple[GrantFacts, ...
     each agreement's status now, in one query. Whether any is usable is for ``evaluate``."""
     recipient = _as_pk(organisation_id)
     providers = [pk for pk in map(_as_pk, resource.controllers) if pk is not None]
-    if recipient is None or not providers or not resource.dataset:
+    datasets = datasets_of(resource)
+    if recipient is None or not providers or not datasets:
         return ()
-    rows = _fetch(_grants_sql(len(providers)), [recipient, resource.dataset, *providers])
+    sql = _grants_sql(len(providers), len(datasets))
+    rows = _fetch(sql, [recipient, *datasets, *providers])
     return tuple(_grant_facts(row) for row in rows)
 
 
@@ -234,7 +247,7 @@ def _token_facts(actor: Actor, user_id: int) -> TokenFacts | None:
 
 
 @functools.cache
-def _person_sql(providers: int) -> str:
+def _person_sql(providers: int, datasets: int = 1) -> str:
     """The account, its membership of the organisation acted for and that organisation; and,
     when ``providers`` > 0, every grant to the organisation from those controllers on a
     dataset, joined on: one round trip for all a decision needs to know."""
@@ -250,7 +263,7 @@ def _person_sql(providers: int) -> str:
         columns += f", {_grant_columns()}"
         grants = (
             f"LEFT JOIN {_table(Grant)} g ON g.{_column(Grant, 'recipient')} = o.{o('id')} "
-            f"AND {_grant_conditions(providers)} {_grant_joins()} "
+            f"AND {_grant_conditions(providers, datasets)} {_grant_joins()} "
         )
     # Only quoted names from the models' metadata go into the text; every value is a parameter.
     return (
@@ -274,12 +287,14 @@ def _person_facts(
     organisation_pk = _as_pk(organisation_id)
     providers: list[int] = []
     parameters: list[Any] = []
-    if resource is not None and resource.dataset:
+    datasets = datasets_of(resource) if resource is not None else []
+    if resource is not None and datasets:
         providers = [pk for pk in map(_as_pk, resource.controllers) if pk is not None]
-        parameters = [resource.dataset, *providers] if providers else []
+        parameters = [*datasets, *providers] if providers else []
     rows: list[tuple[Any, ...]] = []
     if organisation_pk is not None:
-        rows = _fetch(_person_sql(len(providers)), [*parameters, user_id, organisation_pk])
+        sql = _person_sql(len(providers), len(datasets) if providers else 1)
+        rows = _fetch(sql, [*parameters, user_id, organisation_pk])
     if not rows:
         user = User.objects.filter(pk=user_id).values_list("is_active", "is_staff").first()
         return None if user is None else (bool(user[0]), bool(user[1]), None, ())

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any, BinaryIO
 
 from django.db.models import QuerySet
@@ -46,32 +47,41 @@ READ_ALL_LIMIT = 64 * 1024 * 1024
 SOURCE_DEPTH = 6
 
 
-def _lineage(obj: VaultObject) -> tuple[tuple[str, ...], bool]:
-    """The controllers of everything ``obj`` was made from, however indirectly, and whether
-    any of it has been deleted since."""
+@dataclass(frozen=True)
+class Lineage:
+    """Whose data an object was made from, however indirectly, and which datasets each gave."""
+
+    controllers: tuple[str, ...]
+    datasets: tuple[tuple[str, str], ...]  # (controller, dataset) pairs
+    deleted: bool  # whether any of it has been deleted since
+
+
+def _lineage(obj: VaultObject) -> Lineage:
     controllers: set[str] = set()
+    datasets: set[tuple[str, str]] = set()
     deleted = False
     frontier = [obj.pk]
     seen = set(frontier)
     for _ in range(SOURCE_DEPTH):
         rows = list(
             VaultObjectSource.objects.filter(derived_id__in=frontier).values_list(
-                "source_id", "source__organisation_id", "source__deleted_at"
+                "source_id", "source__organisation_id", "source__deleted_at", "source__dataset"
             )
         )
-        frontier = [source for source, _, _ in rows if source not in seen]
+        frontier = [source for source, _, _, _ in rows if source not in seen]
         seen.update(frontier)
-        controllers.update(str(organisation) for _, organisation, _ in rows)
-        deleted = deleted or any(gone is not None for _, _, gone in rows)
+        controllers.update(str(organisation) for _, organisation, _, _ in rows)
+        datasets.update((str(org), dataset) for _, org, _, dataset in rows if dataset)
+        deleted = deleted or any(gone is not None for _, _, gone, _ in rows)
         if not frontier:
             break
-    return tuple(sorted(controllers)), deleted
+    return Lineage(tuple(sorted(controllers)), tuple(sorted(datasets)), deleted)
 
 
 def resource_for(obj: VaultObject, fields: tuple[str, ...] = ()) -> Resource:
-    """The object as the decision point sees it: what it is, whose it is, whose data it was
-    made from, and whether it may still be read."""
-    sources, sources_deleted = _lineage(obj)
+    """The object as the decision point sees it: what it is, whose it is, whose data (and
+    which datasets) it was made from, and whether it may still be read."""
+    lineage = _lineage(obj)
     return Resource(
         kind=ResourceKind(obj.kind),
         id=str(obj.id),
@@ -79,9 +89,10 @@ def resource_for(obj: VaultObject, fields: tuple[str, ...] = ()) -> Resource:
         fields=fields,
         description=obj.name,
         dataset=obj.dataset,
-        sources=sources,
+        sources=lineage.controllers,
+        source_datasets=lineage.datasets,
         deleted=obj.deleted_at is not None,
-        sources_deleted=sources_deleted,
+        sources_deleted=lineage.deleted,
         retention_deadline=obj.retention_deadline,
     )
 

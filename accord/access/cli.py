@@ -34,7 +34,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
-from accord.cli.common import EXIT_OK, EXIT_PROBLEM, EXIT_UNUSABLE, command_group
+from accord.cli.common import (
+    EXIT_OK,
+    EXIT_PROBLEM,
+    EXIT_UNUSABLE,
+    CannotAct,
+    acting_membership,
+    command_group,
+)
 
 if TYPE_CHECKING:
     from accord.audit.actor import Actor
@@ -187,39 +194,11 @@ def _membership(
     *,
     fits: Callable[[Membership], bool] | None = None,
 ) -> Membership:
-    """The membership the person named acts through: of ``organisation`` if given, otherwise
-    their only one, or their only one that ``fits`` the command."""
-    from django.db.models import Q
-
-    from accord.organisations.models import User
-    from accord.organisations.queries import memberships_of
-
-    user = User.objects.filter(email__iexact=email.strip(), is_active=True).first()
-    if user is None:
-        raise CannotRun(f"Nobody with the email address {email} can use Accord.")
-    memberships = memberships_of(user)
-    if organisation:
-        text = organisation.strip()
-        chosen = memberships.filter(
-            Q(organisation__name__iexact=text)
-            | Q(organisation__gss_code__iexact=text)
-            | Q(organisation__ods_code__iexact=text)
-        ).first()
-        if chosen is None:
-            raise CannotRun(f"{email} is not a member of an organisation called {text}.")
-        return chosen
-    every = list(memberships)
-    if not every:
-        raise CannotRun(f"{email} is not a member of any organisation on Accord.")
-    if len(every) == 1:
-        return every[0]
-    fitting = [m for m in every if fits(m)] if fits is not None else []
-    if len(fitting) == 1:
-        return fitting[0]
-    names = ", ".join(m.organisation.name for m in fitting or every)
-    raise CannotRun(
-        f"{email} can act for more than one organisation ({names}); say which with --organisation."
-    )
+    """The membership the person named acts through (``cli.common.acting_membership``)."""
+    try:
+        return acting_membership(email, organisation, fits=fits)
+    except CannotAct as exc:
+        raise CannotRun(str(exc)) from None
 
 
 def _acting(

@@ -6,7 +6,7 @@ import argparse
 import datetime as dt
 import sys
 from collections.abc import Callable
-from typing import Protocol, TextIO, TypeVar
+from typing import Any, Protocol, TextIO, TypeVar
 
 EXIT_OK = 0  # done, or intact
 EXIT_PROBLEM = 1  # ran, and found or left something wrong (each named in the output)
@@ -30,6 +30,52 @@ def day_argument(text: str) -> dt.date:
         raise argparse.ArgumentTypeError(
             f"'{text}' is not a date; give it as YYYY-MM-DD, for example 2026-04-01."
         ) from exc
+
+
+class CannotAct(ValueError):
+    """The person named on the command line cannot act as asked (the message says why)."""
+
+
+def acting_membership(
+    email: str,
+    organisation: str | None,
+    *,
+    fits: Callable[[Any], bool] | None = None,
+) -> Any:
+    """The membership through which the person with ``email`` acts on the command line: the
+    one of ``organisation`` (its name, GSS or ODS code) if given, otherwise their only one, or
+    their only one that ``fits`` the command. ``CannotAct`` says why not, in plain words."""
+    from django.db.models import Q
+
+    from accord.organisations.models import User
+    from accord.organisations.queries import memberships_of
+
+    user = User.objects.filter(email__iexact=email.strip(), is_active=True).first()
+    if user is None:
+        raise CannotAct(f"Nobody with the email address {email} can use Accord.")
+    memberships = memberships_of(user)
+    if organisation:
+        text = organisation.strip()
+        chosen = memberships.filter(
+            Q(organisation__name__iexact=text)
+            | Q(organisation__gss_code__iexact=text)
+            | Q(organisation__ods_code__iexact=text)
+        ).first()
+        if chosen is None:
+            raise CannotAct(f"{email} is not a member of an organisation called {text}.")
+        return chosen
+    every = list(memberships)
+    if not every:
+        raise CannotAct(f"{email} is not a member of any organisation on Accord.")
+    if len(every) == 1:
+        return every[0]
+    fitting = [m for m in every if fits(m)] if fits is not None else []
+    if len(fitting) == 1:
+        return fitting[0]
+    names = ", ".join(m.organisation.name for m in fitting or every)
+    raise CannotAct(
+        f"{email} can act for more than one organisation ({names}); say which with --organisation."
+    )
 
 
 class ReminderRun(Protocol):

@@ -175,43 +175,18 @@ def _collection(slug: str) -> Collection:
 def _membership(email: str, organisation: str | None, collection: Collection) -> Membership:
     """The membership the person named acts through: of ``organisation`` if given, otherwise
     their only one, or their only one that contributes to ``collection``."""
-    from django.db.models import Q
-
-    from accord.organisations.models import User
-    from accord.organisations.queries import memberships_of
+    from accord.cli.common import CannotAct, acting_membership
     from accord.submissions.models import Contributor
 
-    user = User.objects.filter(email__iexact=email.strip(), is_active=True).first()
-    if user is None:
-        raise CannotSubmit(f"Nobody with the email address {email} can use Accord.")
-    memberships = memberships_of(user)
-    if organisation:
-        text = organisation.strip()
-        chosen = memberships.filter(
-            Q(organisation__name__iexact=text)
-            | Q(organisation__gss_code__iexact=text)
-            | Q(organisation__ods_code__iexact=text)
-        ).first()
-        if chosen is None:
-            raise CannotSubmit(f"{email} is not a member of an organisation called {text}.")
-        return chosen
-    every = list(memberships)
-    if not every:
-        raise CannotSubmit(f"{email} is not a member of any organisation on Accord.")
-    if len(every) == 1:
-        return every[0]
     sending = set(
         Contributor.objects.filter(collection=collection, is_active=True).values_list(
             "organisation_id", flat=True
         )
     )
-    contributing = [m for m in every if m.organisation_id in sending]
-    if len(contributing) == 1:
-        return contributing[0]
-    names = ", ".join(m.organisation.name for m in contributing or every)
-    raise CannotSubmit(
-        f"{email} can act for more than one organisation ({names}); say which with --organisation."
-    )
+    try:
+        return acting_membership(email, organisation, fits=lambda m: m.organisation_id in sending)
+    except CannotAct as exc:
+        raise CannotSubmit(str(exc)) from None
 
 
 def see_through(submission: Submission, *, out: TextIO | None = None) -> TaskProgress | None:

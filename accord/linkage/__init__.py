@@ -1,0 +1,1 @@
+"""Record linkage: exact and probabilistic matching of records across datasets."""

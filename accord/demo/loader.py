@@ -53,6 +53,7 @@ from .outputs import store_demo_outputs
 from .releases import store_demo_releases
 from .totp import enrol, ensure_demo_mode, secret_base32, sign_in_device
 from .vaccination import store_demo_vaccination
+from .vulnerability_setup import store_demo_vulnerability
 
 DEMO_ACTOR_LABEL = "accord demo"
 # RFC 2606 reserves .test: these addresses can never reach a real mailbox.
@@ -312,6 +313,7 @@ def _load(*, password: str, reset_passwords: bool) -> DemoSummary:
     created.extend(store_demo_outcomes(organisations))
     created.extend(store_demo_outputs(organisations))
     created.extend(store_demo_vaccination(organisations))
+    created.extend(store_demo_vulnerability(organisations))
     return DemoSummary(
         organisations=tuple(o.name for o in organisations.values()),
         personas=tuple(logins),

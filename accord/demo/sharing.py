@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from accord.agreements import actions
 from accord.agreements.document import (
+    DataQuality,
     DataSharingAgreement,
     Dpia,
     LegalBasis,
@@ -23,7 +24,7 @@ from accord.agreements.document import (
     StatutoryGateway,
 )
 from accord.agreements.models import Agreement, Framework
-from accord.agreements.rules import blockers, check
+from accord.agreements.rules import SIGNING_CODES, blockers, check
 from accord.audit.actor import Actor
 from accord.organisations.enums import Role
 from accord.organisations.models import Membership, Organisation
@@ -54,6 +55,22 @@ class Sharing:
     report_back: tuple[tuple[str, str], ...] = ()
     expected_outcomes: tuple[str, ...] = ()
     success_measures: tuple[str, ...] = ()
+    # Special category (health and care) data: the fields that are, the Article 9 and DPA 2018
+    # Schedule 1 conditions relied on (codes as in the vocabularies, e.g. "9.2.h", "s1p1.2"),
+    # the appropriate policy document a Part 2 condition needs, and how the common-law duty of
+    # confidentiality is met. Health or care data also needs the provider's Caldicott Guardian
+    # to sign, which set_up_sharing arranges.
+    health_fields: tuple[str, ...] = ()
+    article9: tuple[str, ...] = ()
+    schedule1: tuple[str, ...] = ()
+    policy_document_url: str = ""
+    confidentiality_basis: str = ""
+    data_subjects: tuple[str, ...] = ("residents",)
+    children_compelling_reason: str = ""  # given when the data covers children
+    dpia_reasons: tuple[str, ...] = ("data_matching",)
+    # For data to be linked: the identifiers records are matched on, and how.
+    matching_keys: tuple[str, ...] = ()
+    match_method: str = ""
 
 
 class SharingNotReady(RuntimeError):
@@ -81,7 +98,35 @@ def signer_for(organisation: Organisation) -> Actor:
     return actor_for(membership.user, membership)
 
 
-def _synthetic_signatory(organisation: Organisation) -> Membership:
+def caldicott_guardian_for(organisation: Organisation) -> Actor:
+    """A member of ``organisation`` who is its Caldicott Guardian: an existing one, or a new
+    synthetic one."""
+    from accord.organisations.actors import actor_for
+
+    membership = next(
+        (
+            m
+            for m in Membership.objects.filter(
+                organisation=organisation, is_active=True, user__is_active=True
+            )
+            .select_related("user", "organisation")
+            .order_by("pk")
+            if str(Role.CALDICOTT_GUARDIAN) in set(m.roles or ())
+        ),
+        None,
+    )
+    if membership is None:
+        membership = _synthetic_signatory(
+            organisation, roles=(Role.CALDICOTT_GUARDIAN,), local="caldicott"
+        )
+    return actor_for(membership.user, membership)
+
+
+def _synthetic_signatory(
+    organisation: Organisation,
+    roles: Sequence[Role] = SIGNING_ROLES,
+    local: str = "signatory",
+) -> Membership:
     """A signatory account (no password: it cannot sign in) for an organisation with no
     member who may sign, made and added through audited steps like any other account."""
     from django.db import transaction
@@ -92,7 +137,7 @@ def _synthetic_signatory(organisation: Organisation) -> Membership:
 
     from .loader import demo_actor
 
-    username = f"signatory-{organisation.pk}@signatories.accord.invalid"
+    username = f"{local}-{organisation.pk}@signatories.accord.invalid"
     user = User.objects.filter(username=username).first()
     if user is None:
         with transaction.atomic():
@@ -118,7 +163,7 @@ def _synthetic_signatory(organisation: Organisation) -> Membership:
         by=demo_actor(),
         organisation=organisation,
         user=user,
-        roles=[str(role) for role in SIGNING_ROLES],
+        roles=[str(role) for role in roles],
     )
 
 
@@ -133,6 +178,10 @@ def _complete(
         fields = []
         for field in dataset.fields:
             change: dict[str, object] = {}
+            if field.name in sharing.health_fields:
+                field = field.model_copy(
+                    update={"personal_data_category": "special_category_health"}
+                )
             if field.personal_data_category != "not_personal" and not field.necessity_justification:
                 change["necessity_justification"] = (
                     f"Needed for {sharing.purpose.lower()}; the agreement's conditions apply."
@@ -176,23 +225,43 @@ def _complete(
             for what, due in sharing.report_back
         ]
     if standard.personal_data:
-        update["legal_basis"] = LegalBasis(
-            article6=["6.1.e"],
-            statutory_gateways=[
-                StatutoryGateway(
-                    code=sharing.gateway, provision_text=sharing.gateway_text, power_type="power"
-                )
-            ],
+        update["legal_basis"] = LegalBasis.model_validate(
+            {
+                "article6": ["6.1.e"],
+                "article9": list(sharing.article9),
+                "dpa2018_schedule1": list(sharing.schedule1),
+                "appropriate_policy_document_url": sharing.policy_document_url or None,
+                "confidentiality_basis": sharing.confidentiality_basis or None,
+                "statutory_gateways": [
+                    StatutoryGateway(
+                        code=sharing.gateway,
+                        provision_text=sharing.gateway_text,
+                        power_type="power",
+                    )
+                ],
+            }
         )
-        update["data_subjects"] = ["residents"]
-        update["dpia"] = Dpia(
-            required=True,
-            screening_reason=["data_matching"],
-            reference=f"DPIA-{today:%Y}-{sharing.standard}",
-            completed_date=today,
-            outcome="proceed_with_mitigations",
-            residual_risk="low",
-            dpo_advice_recorded=True,
+        update["data_subjects"] = list(sharing.data_subjects)
+        if sharing.children_compelling_reason:
+            update["children_data"] = True
+            update["children_compelling_reason"] = sharing.children_compelling_reason
+        if sharing.matching_keys:
+            update["data_quality"] = (document.data_quality or DataQuality()).model_copy(
+                update={
+                    "matching_keys": list(sharing.matching_keys),
+                    "match_method": sharing.match_method or None,
+                }
+            )
+        update["dpia"] = Dpia.model_validate(
+            {
+                "required": True,
+                "screening_reason": list(sharing.dpia_reasons),
+                "reference": f"DPIA-{today:%Y}-{sharing.standard}",
+                "completed_date": today,
+                "outcome": "proceed_with_mitigations",
+                "residual_risk": "low",
+                "dpo_advice_recorded": True,
+            }
         )
     return document.model_copy(update=update)
 
@@ -225,13 +294,12 @@ def set_up_sharing(
     document = _complete(actions.document_of(agreement), sharing, today)
     if adjust is not None:
         document = adjust(document)
-    problems = [
-        f"{f.code}: {f.message}"
-        for f in blockers(check(document, today=today))
-        if f.code not in {"PARTY_NOT_SIGNED", "DPO_NOT_CONSULTED"}
-    ]
+    found = blockers(check(document, today=today))
+    problems = [f"{f.code}: {f.message}" for f in found if f.code not in SIGNING_CODES]
     if problems:
         raise SharingNotReady("; ".join(problems))
+    # Health or care data: the provider's Caldicott Guardian signs as well.
+    caldicott = any(f.code == "CALDICOTT_GUARDIAN_SIGNATURE_MISSING" for f in found)
     actions.save_draft(by=drafter, agreement=agreement, document=document, today=today)
     actions.submit(by=drafter, agreement=agreement, today=today)
     for organisation in (provider, *recipients):
@@ -241,6 +309,12 @@ def set_up_sharing(
             if agreement.status == "in_review" and role in person.roles:
                 actions.sign(by=person, agreement=agreement, role=role, today=today)
     agreement.refresh_from_db()
+    if caldicott and agreement.status == "in_review":
+        guardian = caldicott_guardian_for(provider)
+        actions.sign(
+            by=guardian, agreement=agreement, role=str(Role.CALDICOTT_GUARDIAN), today=today
+        )
+        agreement.refresh_from_db()
     actions.activate(by=drafter, agreement=agreement, today=today)
     agreement.refresh_from_db()
     return agreement

@@ -58,7 +58,8 @@ def test_every_demo_dataset_is_in_the_vault_and_reads_back() -> None:
     datasets = others.filter(kind="dataset")
     assert [o.organisation.name for o in datasets] == ["UK Health Security Agency"] * 2
     live = others.filter(deleted_at=None)
-    assert live.filter(kind="collection").count() == 3  # one compilation per collection
+    # One compilation per collection: 3, and the single view's 4.
+    assert live.filter(kind="collection").count() == 3 + 4
     assert live.filter(kind="output").count() == 2  # the care home and vaccination dashboards
     risk = _read(stored.get(name=RISK))
     assert risk.height == 500

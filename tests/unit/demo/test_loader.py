@@ -166,8 +166,9 @@ def test_every_write_is_audited_as_the_demo_or_whoever_the_demo_acts_as():
     count = {
         a: events.filter(action=a).count() for a in set(events.values_list("action", flat=True))
     }
-    # Organisations with no member who may sign get a synthetic signatory (no password).
-    signatories = User.objects.filter(username__startswith="signatory-").count()
+    # Organisations with no member who may sign (or send the demo's returns, or sign as
+    # Caldicott Guardian) get a synthetic account for it (no password).
+    signatories = User.objects.filter(username__endswith="@signatories.accord.invalid").count()
     assert count == {
         "organisation.created": len(ORGANISATIONS),
         "account.created": len(PERSONAS) + signatories,
@@ -177,11 +178,13 @@ def test_every_write_is_audited_as_the_demo_or_whoever_the_demo_acts_as():
         "vault.copy.released": sum(1 for d in demo_datasets() if d.copy_to),
         "framework.created": 1,
         "framework.member_added": len(ORGANISATIONS),
-        # The care homes', Kent's housing benefit and UKHSA's vaccination uptake.
-        "collection.created": 3,
+        # The care homes', Kent's housing benefit, UKHSA's vaccination uptake, and the single
+        # view's four: Maidstone's council tax, Kent's adult social care and free school
+        # meals, the ICB's shielded patient list.
+        "collection.created": 3 + 4,
         # Three homes and two councils (Kent, Medway) to the care homes'; Kent to its own;
-        # UKHSA to its own.
-        "collection.contributor_added": 3 + 2 + 1 + 1,
+        # UKHSA to its own; each single view source's owner to its own.
+        "collection.contributor_added": 3 + 2 + 1 + 1 + 4,
         # Maidstone's outcome report to Kent (accord.demo.outcomes), and Kent's notice of it.
         "outcome.reported": 1,
         "notification.sent": 1,
@@ -214,7 +217,8 @@ def test_every_write_is_audited_as_the_demo_or_whoever_the_demo_acts_as():
         "access",
         "output",
     }
-    assert others.filter(action="agreement.active").count() == 2
+    # Housing benefit and care homes, and the single view's four.
+    assert others.filter(action="agreement.active").count() == 2 + 4
     assert others.filter(action="release.published").count() == 2
 
 

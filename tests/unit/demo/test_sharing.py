@@ -101,7 +101,11 @@ def test_a_district_analyst_gets_an_extract_of_only_its_own_claims_pseudonymised
     load_demo(password=DEMO_PASSWORD)
     maidstone = _organisation("Maidstone Borough Council")
     membership = Membership.objects.get(user__username=SHARED_ANALYST, organisation=maidstone)
-    (shared,) = [s for s in shared_with(maidstone) if s.grant.dataset == "housing-benefit-claims"]
+    (shared,) = [
+        s
+        for s in shared_with(maidstone)
+        if s.grant.agreement.title == housing_benefit.SHARING.title
+    ]
     (source,) = shared.sources
     assert source.name == housing_benefit.NAME
     extract = request_extract(

@@ -59,6 +59,7 @@ import calendar
 import codecs
 import contextlib
 import hashlib
+import io
 import json
 import os
 import secrets
@@ -447,6 +448,15 @@ def _spreadsheet_safe(frame: pl.DataFrame, *, xlsx: bool) -> pl.DataFrame:
     if len(set(names.values())) != len(names):
         raise ValueError("Two columns would have the same name once made safe for spreadsheets.")
     return safe.rename(names)
+
+
+def csv_bytes(frame: pl.DataFrame) -> bytes:
+    """``frame`` as a UTF-8 CSV a spreadsheet opens safely: a byte order mark (so Excel reads
+    UTF-8) and text escaped against formula injection."""
+    buffer = io.BytesIO()
+    buffer.write("\ufeff".encode())
+    _spreadsheet_safe(frame, xlsx=False).write_csv(buffer)
+    return buffer.getvalue()
 
 
 def _header(text: str, *, xlsx: bool) -> str:

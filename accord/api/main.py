@@ -11,6 +11,7 @@ from . import (
     data_requests,
     errors,
     frameworks,
+    linkage,
     outcomes,
     outputs,
     sharing,
@@ -48,4 +49,5 @@ api.add_router("/", usage.router)
 api.add_router("/", sharing.router)
 api.add_router("/", outputs.router)
 api.add_router("/", outcomes.router)
+api.add_router("/", linkage.router)
 errors.install(api, body_params=("document", "body"))

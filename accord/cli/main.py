@@ -26,6 +26,7 @@ REGISTRARS = (
     "accord.access.cli",
     "accord.outcomes.cli",
     "accord.outputs.cli",
+    "accord.linkage.cli",
 )
 
 

@@ -197,6 +197,7 @@ INSTALLED_APPS = [
     "accord.submissions",
     "accord.outputs",
     "accord.outcomes",
+    "accord.linkage",
     "accord.vault",
     "accord.notifications",
     "accord.tasks",

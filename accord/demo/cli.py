@@ -223,6 +223,12 @@ def print_summary(
     say(f"and open Releases ({site_url}/releases/) to see who has picked up each week's; any")
     say("council's analyst finds its own slice waiting under Shared with you.")
     say()
+    say("Record linkage: as analyst@midkent (Maidstone), open Linkage")
+    say(f"({site_url}/linkage/) and run the single view of vulnerability: Maidstone's council")
+    say("tax linked with Kent's housing benefit, adult social care and free school meals and the")
+    say("ICB's shielded patient list, one row per household. Review the borderline pairs, run it")
+    say("again with your decisions; `accord link single-view --as EMAIL` does it from a terminal.")
+    say()
     out.flush()
 
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.utils import timezone
+from django.utils.module_loading import import_string
 
 from accord.audit.actor import Actor
 from accord.audit.exceptions import Refused
@@ -67,10 +68,18 @@ class RetentionReport:
     held: list[RetentionItem] = field(default_factory=list)
     failed: list[tuple[RetentionItem, str]] = field(default_factory=list)
     reminders: ReminderReport | None = None  # copies held outside Accord (not in a dry run)
+    # Derived results destroyed because data they were made from has gone (not in a dry run).
+    withdrawn: int = 0
 
     @property
     def ok(self) -> bool:
         return not self.failed
+
+
+# Derived data goes when a source goes (DESIGN.md): after deleting what is past its deadline,
+# each of these destroys the results made from data that is now deleted. Named by path, so the
+# vault needs nothing of the apps that make derived data; each takes ``by=`` and returns a count.
+DERIVED_SWEEPS = ("accord.linkage.actions.withdraw_stale",)
 
 
 def deletion_reason(obj: VaultObject) -> str:
@@ -117,6 +126,8 @@ def run(
             progress(done, total)
     if not dry_run:
         report.reminders = send_reminders(now=now)
+        for path in DERIVED_SWEEPS:
+            report.withdrawn += import_string(path)(by=actor)
     return report
 
 

@@ -72,6 +72,11 @@ def handle_run(args: argparse.Namespace) -> int:
             f"Copies held outside Accord: {report.reminders.reminded} recipient(s) reminded of a "
             f"deletion deadline; {report.reminders.overdue} copy(ies) flagged overdue."
         )
+    if report.withdrawn:
+        print(
+            f"Destroyed the results of {report.withdrawn} linkage job(s) made from data that "
+            "has since been deleted."
+        )
     if report.failed:
         print(f"Could not delete {len(report.failed)} object(s):")
         for item, reason in report.failed:

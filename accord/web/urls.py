@@ -11,6 +11,7 @@ from .views import (
     data_requests,
     home,
     invitation,
+    linkage,
     notifications,
     organisation,
     outcomes,
@@ -131,4 +132,6 @@ urlpatterns = [
     *usage.urlpatterns,
     # Outcomes recipients report back under their agreements
     *outcomes.urlpatterns,
+    # Record linkage: jobs, quality reports, clerical review, the single view of vulnerability
+    *linkage.urlpatterns,
 ]

@@ -31,6 +31,7 @@ from accord.audit.models import AuditCheckpoint
 from accord.data_requests import actions as request_actions
 from accord.data_requests.models import DataRequest
 from accord.demo.sharing import signer_for
+from accord.linkage.models import LinkageJob
 from accord.organisations import actions as organisation_actions
 from accord.organisations.actors import actor_for
 from accord.organisations.enums import Role
@@ -60,6 +61,7 @@ SHREDDED_NAME = "Matrix shredded: old council tax list"
 OUTCOME_NARRATIVE = "Matrix outcomes: 412 residents contacted."
 OUTPUT_NAME = "Matrix output: care home status by area"
 CARE_HOME = "care-home-daily-status"
+LINKAGE_JOB = "Matrix linkage job"
 
 # Text that must never appear in a refusal (403, 404, 401) or a sign-in redirect: the names and
 # rows of the shared data the world holds. Agreement titles are not here: a party refused for
@@ -72,6 +74,7 @@ NAMES = (
     "Closed wing not counted",
     OUTCOME_NARRATIVE,
     OUTPUT_NAME,
+    LINKAGE_JOB,
 )
 # Rows of data, which no refusal shows to anyone.
 ROWS = ("QQ123456C", "QQ123457C", "ME14 1XX", "ME15 2YY", "HB1,P1")
@@ -124,6 +127,8 @@ class MatrixWorld:
     output_definition: OutputDefinition
     # Kent's housing benefit collection, compiled: what a flexible table counts.
     hb_collection: Collection
+    # A linkage job of Maidstone's (made directly: its pages' checks of who, not its results).
+    linkage_job: LinkageJob | None = None
     users: dict[str, User] = field(default_factory=dict)
     memberships: dict[str, Membership] = field(default_factory=dict)
     # The session cookie of each signed-in persona, copied into a fresh client for each row.
@@ -446,7 +451,30 @@ def build_world() -> MatrixWorld:
     assert response.status_code == 200, response.status_code
     b"".join(response.streaming_content)
     world.copy = ExtractCopy.objects.get(recipient=district, object=extract.data)
+    world.linkage_job = _linkage_job(memberships["district_analyst"], hb_collection)
     return world
+
+
+def _linkage_job(membership: Membership, collection: Collection) -> LinkageJob:
+    from accord.linkage.engine import template
+
+    return LinkageJob.objects.create(
+        organisation=membership.organisation,
+        name=LINKAGE_JOB,
+        entity="person",
+        purpose="Matrix linkage purpose",
+        sources=[
+            {
+                "ref": f"collection:{collection.pk}",
+                "name": collection.name,
+                "standard": collection.standard_slug,
+            }
+        ],
+        model=template("person").to_json(),
+        created_by=membership.user,
+        created_by_label=membership.user.email,
+        state="done",
+    )
 
 
 def _token(membership: Membership, name: str = "Matrix system") -> str:

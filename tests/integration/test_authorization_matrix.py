@@ -150,6 +150,12 @@ PARAMS: dict[str, Callable[[MatrixWorld], dict[str, Any]]] = {
     "web:output_new": lambda w: {"collection_id": w.collection.pk},
     "web:flexible_table": lambda w: {"collection_id": w.hb_collection.pk},
     "api:get_output": lambda w: {"output_id": w.output_definition.pk},
+    "web:linkage_job": lambda w: {"job_id": w.linkage_job.pk},
+    "web:linkage_run": lambda w: {"job_id": w.linkage_job.pk},
+    "web:linkage_review": lambda w: {"job_id": w.linkage_job.pk},
+    "web:linkage_download": lambda w: {"job_id": w.linkage_job.pk, "which": "linked"},
+    "api:get_job": lambda w: {"job_id": w.linkage_job.pk},
+    "api:get_result": lambda w: {"job_id": w.linkage_job.pk, "which": "linked"},
 }
 for _name in (
     "request",
@@ -222,8 +228,12 @@ def _status_answers(w: MatrixWorld) -> dict[str, str]:
 
 
 def output_form(w: MatrixWorld) -> dict[str, Any]:
-    return {"name": "Matrix output two", "slug": "matrix-two", "recipe": "care-home-status",
-            "profile": "standard"}  # fmt: skip
+    return {
+        "name": "Matrix output two",
+        "slug": "matrix-two",
+        "recipe": "care-home-status",
+        "profile": "standard",
+    }
 
 
 def extract_form(w: MatrixWorld) -> dict[str, Any]:
@@ -675,6 +685,75 @@ rows("web:output_new", "GET", DEFINE_OUTPUT)
 rows("web:output_new", "POST", DEFINE_OUTPUT, data=output_form)
 for _situation in AGREEMENT_STATES:
     rows("web:shared", "GET", {"district_analyst": "ok"}, situation=_situation)
+
+# --- Record linkage ----------------------------------------------------------------------------
+# Maidstone's job (made without a run: who may reach its pages, not what its results hold;
+# results under each agreement state are tests/integration/test_linkage_pages.py's).
+LINKERS = {
+    "anonymous": "sign_in",
+    "district_analyst": "ok",
+    "district_dpo": "ok",
+    "district_viewer": "forbidden",
+    "county_admin": "forbidden",
+    "stranger": "ok",
+    "staff": "forbidden",
+}
+rows("web:linkage_jobs", "GET", LINKERS)
+rows("web:linkage_new", "GET", LINKERS)
+# One dataset (the shared housing benefit claims, which its agreement does not let anyone
+# link) is refused on the form.
+rows(
+    "web:linkage_new",
+    "POST",
+    {**LINKERS, "district_analyst": "refused", "stranger": "refused", "district_dpo": "refused"},
+    data=lambda w: {
+        "name": "Matrix",
+        "entity": "person",
+        "sources": [f"collection:{w.hb_collection.pk}"],
+        "purpose": "Anything",
+    },
+)
+# With nothing of the single view's to link, there is no single view to run.
+rows(
+    "web:linkage_single_view",
+    "POST",
+    {
+        **LINKERS,
+        "district_analyst": "not_found",
+        "district_dpo": "not_found",
+        "stranger": "not_found",
+    },
+)
+JOB = {
+    "anonymous": "sign_in",
+    "district_analyst": "ok",
+    "district_dpo": "ok",
+    "district_viewer": "forbidden",
+    "county_analyst": "not_found",
+    "other_analyst": "not_found",
+    "stranger": "not_found",
+    "staff": "forbidden",
+}
+rows("web:linkage_job", "GET", JOB)
+rows("web:linkage_run", "POST", JOB)
+# The job has not run, so it has no pairs or results to show yet.
+NO_RESULT = {**JOB, "district_analyst": "not_found", "district_dpo": "not_found"}
+rows("web:linkage_review", "GET", NO_RESULT)
+rows("web:linkage_download", "GET", NO_RESULT)
+rows(
+    "web:linkage_job",
+    "GET",
+    {"district_analyst": "not_found"},
+    params=_unknown("job_id"),
+    label="unknown",
+)
+rows(
+    "web:linkage_download",
+    "GET",
+    {"district_analyst": "not_found"},
+    params=lambda w: {"job_id": w.linkage_job.pk, "which": "secrets"},
+    label="unknown_result",
+)
 
 EXTRACT = {
     "anonymous": "sign_in",
@@ -1146,6 +1225,46 @@ rows(
     "GET",
     {"county_analyst": "not_found"},
     params=_unknown("output_id"),
+    label="unknown",
+)
+# Record linkage through the API (see the pages' rows above).
+API_LINKERS = {
+    **TOKEN_NEEDED,
+    "district_analyst": "ok",
+    "district_viewer": "forbidden",
+    "county_admin": "forbidden",
+    "stranger": "ok",
+}
+rows("api:list_sources", "GET", API_LINKERS)
+rows("api:list_jobs", "GET", API_LINKERS)
+# Two datasets, one of which nobody may link (the housing benefit agreement allows no
+# linkage): the district is refused by the decision point (403, with the agreement's reason);
+# a stranger, for whom neither is its to use, before any decision (409).
+rows(
+    "api:create_job",
+    "POST",
+    {**API_LINKERS, "district_analyst": "forbidden", "stranger": "refused"},
+    data=lambda w: {
+        "name": "Matrix",
+        "entity": "person",
+        "sources": [f"collection:{w.hb_collection.pk}", f"collection:{w.collection.pk}"],
+        "purpose": "Anything",
+    },
+)
+API_JOB = {
+    **TOKEN_NEEDED,
+    "district_analyst": "ok",
+    "district_viewer": "forbidden",
+    "county_analyst": "not_found",
+    "stranger": "not_found",
+}
+rows("api:get_job", "GET", API_JOB)
+rows("api:get_result", "GET", {**API_JOB, "district_analyst": "not_found"})
+rows(
+    "api:get_job",
+    "GET",
+    {"district_analyst": "not_found"},
+    params=_unknown("job_id"),
     label="unknown",
 )
 rows(

@@ -82,6 +82,11 @@ def test_a_council_analyst_runs_the_single_view_and_reviews_pairs(
         ).to_be_visible()
     job = LinkageJob.objects.get()
     assert job.decisions.count() == 3
+    # More pairs wait on the next page, the next most likely first.
+    page.get_by_role("link", name="Next page").click()
+    expect(page.locator("#pair-count")).to_contain_text("page 2 of")
+    expect(page.locator(".govuk-summary-card").first).to_contain_text("Pair 26")
+    assert_accessible(page)
     page.get_by_role("button", name="Run again with your decisions").click()
     _finished(page)
     expect(page.locator("#clerical")).to_contain_text("3 pairs reviewed in this run")

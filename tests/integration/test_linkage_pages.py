@@ -145,11 +145,13 @@ def test_the_review_page_shows_pairs_and_records_a_decision(pages: Pages) -> Non
     before = AuditEvent.objects.filter(action="linkage.pair_decided").count()
     saved = pages.analyst.post(
         f"/linkage/{pages.job.pk}/review/",
-        {"pair": pair, "verdict": "not_match", "probability": "0.6"},
+        {"pair": pair, "verdict": "not_match", "probability": "0.6", "index": "2", "page": "1"},
     )
     assert saved.status_code == 302
+    assert saved.url == f"/linkage/{pages.job.pk}/review/?page=1#pair-2"
     assert AuditEvent.objects.filter(action="linkage.pair_decided").count() == before + 1
     assert pages.job.decisions.filter(record_l="r1", is_match=False).exists()
+    assert_not_found_page(pages.analyst.get(f"/linkage/{pages.job.pk}/review/?page=99"))
     bad = pages.analyst.post(f"/linkage/{pages.job.pk}/review/", {"pair": pair})
     assert bad.status_code == 400
     assert "Choose whether the pair is the same" in texts(bad)

@@ -9,6 +9,7 @@ from django import template
 
 from accord.linkage import queries
 from accord.linkage.columns import PARTS
+from accord.linkage.single_view import RISK_FACTORS
 
 register = template.Library()
 
@@ -73,3 +74,21 @@ def get(mapping: Any, key: str) -> Any:
 @register.filter
 def part_label(key: str) -> str:
     return PART_LABELS.get(key, key.replace("_", " ").capitalize())
+
+
+_RISK_LABELS = {factor.code: factor.label for factor in RISK_FACTORS}
+
+
+@register.filter
+def risk_labels(codes: str | None) -> str:
+    """The view's "code; code" risk factors in words."""
+    named = [_RISK_LABELS.get(c.strip(), c.strip()) for c in str(codes or "").split(";")]
+    return "; ".join(n for n in named if n) or "None"
+
+
+@register.filter
+def part_labels(parts: Any) -> str:
+    """What a dataset can be compared on, in words."""
+    return ", ".join(
+        part_label(p).lower() if p not in ("nhs_number", "uprn") else part_label(p) for p in parts
+    )

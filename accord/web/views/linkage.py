@@ -278,13 +278,13 @@ def linkage_run(request: HttpRequest, job_id: uuid.UUID) -> HttpResponse:
     return redirect("web:linkage_job", job_id=job.pk)
 
 
-def _pair_rows(job: LinkageJob, pairs: Any) -> list[dict[str, Any]]:
+def _pair_rows(job: LinkageJob, pairs: Any, first: int = 0) -> list[dict[str, Any]]:
     decided = queries.decisions_on(job)
     names = {s["ref"]: s["name"] for s in job.sources}
     model = engine.LinkModel.from_json(job.model)
     keys = [c.key for c in model.comparisons]
     rows = []
-    for row in pairs.head(REVIEW_PAGE).to_dicts():
+    for row in pairs.slice(first, REVIEW_PAGE).to_dicts():
         key = (row["source_l"], row["record_l"], row["source_r"], row["record_r"])
         rows.append(
             {
@@ -337,7 +337,9 @@ def linkage_review(request: HttpRequest, job_id: uuid.UUID) -> HttpResponse:
             reason = refusal.reason if isinstance(refusal, Refused) else "That pair is not valid."
             return render(request, "web/linkage/refused.html", {"reason": reason}, status=400)
         index = str(request.POST.get("index", ""))
-        return redirect(f"{request.path}#pair-{index}" if index.isdigit() else request.path)
+        shown = str(request.POST.get("page", ""))
+        back = f"{request.path}?page={shown}" if shown.isdigit() else request.path
+        return redirect(f"{back}#pair-{index}" if index.isdigit() else back)
     if job.borderline_id is None or job.state != JobState.DONE:
         raise Http404("This job has no pairs to review yet.")
     try:
@@ -346,10 +348,21 @@ def linkage_review(request: HttpRequest, job_id: uuid.UUID) -> HttpResponse:
         return render(request, "web/linkage/refused.html", {"reason": str(denied)}, status=403)
     except queries.JobNotFound as exc:
         raise Http404("This job's pairs have been destroyed.") from exc
+    pages = max(1, -(-pairs.height // REVIEW_PAGE))
+    page = int(request.GET["page"]) if str(request.GET.get("page", "")).isdigit() else 1
+    if not 1 <= page <= pages:
+        raise Http404("There is no such page of pairs.")
     return render(
         request,
         "web/linkage/review.html",
-        {"job": job, "pairs": _pair_rows(job, pairs), "total": pairs.height},
+        {
+            "job": job,
+            "pairs": _pair_rows(job, pairs, (page - 1) * REVIEW_PAGE),
+            "total": pairs.height,
+            "page": page,
+            "pages": pages,
+            "first": (page - 1) * REVIEW_PAGE,
+        },
     )
 
 

@@ -32,15 +32,16 @@ from accord.access.decisions import Decision, decide
 from accord.access.enums import Action
 from accord.access.exceptions import AccessDenied
 from accord.access.extracts import SourceNotFound, as_permitted, source_for
-from accord.access.transform import hmac_sha256_hex, pseudonymisation_key
+from accord.access.transform import apply_obligations, hmac_sha256_hex, pseudonymisation_key
 from accord.agreements.actions import document_of
 from accord.agreements.models import Agreement
 from accord.audit.actions import audited, record
 from accord.audit.actor import Actor
 from accord.audit.enums import Outcome
 from accord.audit.exceptions import NotPermitted, Refused
+from accord.organisations.actors import actor_for
 from accord.organisations.enums import Role
-from accord.organisations.models import User
+from accord.organisations.models import Membership, User
 from accord.tasks.actions import advance, enqueue, fail
 from accord.tasks.models import TaskProgress
 from accord.vault import actions as vault
@@ -339,8 +340,6 @@ def _linkable(frame: pl.DataFrame, decision: Decision) -> pl.DataFrame:
     """The rows and fields the decision lets the task link: its row filter and field limits,
     but identifiers as they are, since matching happens inside Accord (on the controller's
     behalf); they leave only as the obligations say (``_linked_records``)."""
-    from accord.access.transform import apply_obligations
-
     obligations = dataclasses.replace(
         decision.obligations, pseudonymise_fields=(), generalise_fields=()
     )
@@ -444,7 +443,7 @@ def run_job(
     )
     step(82, "Storing the linked dataset", force=True)
     linked = _linked_records(sources, decisions, frames, inputs, result.clusters, job.keyed)
-    stored = _store_results(job, by, sources, linked, result, decisions)
+    stored = _store_results(job, by, sources, linked, result)
     step(95, "Checking it may still be used", force=True)
     # Decide again before the result is published: a suspension meanwhile stops it here.
     for source in sources:
@@ -465,9 +464,6 @@ def run_job(
 
 def requester_of(job: LinkageJob) -> Actor:
     """The person who made the job, acting for its organisation, as they are now."""
-    from accord.organisations.actors import actor_for
-    from accord.organisations.models import Membership
-
     membership = (
         Membership.objects.filter(user=job.created_by, organisation=job.organisation)
         .select_related("organisation")
@@ -518,9 +514,7 @@ def _linked_records(
                 how="left",
             )
         membership = clusters.filter(pl.col("source") == source.ref).drop("source")
-        out[source.standard] = membership.join(
-            released, on=columns.RECORD_ID, how="left"
-        ).with_columns(
+        out[source.ref] = membership.join(released, on=columns.RECORD_ID, how="left").with_columns(
             source=pl.lit(source.ref),
             source_name=pl.lit(source.name),
             standard=pl.lit(source.standard),
@@ -565,8 +559,9 @@ def _store_results(
     sources: list[ChosenSource],
     linked: dict[str, pl.DataFrame],
     result: engine.LinkResult,
-    decisions: list[Decision],
 ) -> dict[str, VaultObject | None]:
+    """Store the linked records, the pairs to review and (for the single view) the household
+    view, each as derived data of every source."""
     data = [source.data for source in sources]
     common: dict[str, Any] = {
         "by": by,
@@ -590,7 +585,14 @@ def _store_results(
         **common,
     )
     if job.recipe == single_view.RECIPE:
-        view = single_view.households(linked, refreshed=timezone.localdate())
+        by_standard: dict[str, list[pl.DataFrame]] = {}
+        for source in sources:
+            by_standard.setdefault(source.standard, []).append(linked[source.ref])
+        records = {
+            standard: pl.concat(frames, how="diagonal_relaxed")
+            for standard, frames in by_standard.items()
+        }
+        view = single_view.households(records, refreshed=timezone.localdate())
         result.stats["households"] = view.height
         stored["view"] = store_frame(
             name=f"{job.name}: households"[:200],

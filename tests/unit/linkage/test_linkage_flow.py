@@ -324,3 +324,29 @@ def test_the_decision_point_permits_linkage_only_under_a_link_grant(world: LinkW
         actor=world.analyst, action=Action.EXTRACT, resource=resource_for(data), purpose=PURPOSE
     )
     assert extract.denied
+
+
+def test_two_datasets_of_one_standard_are_kept_apart(world: LinkWorld) -> None:
+    from accord.organisations.enums import Role
+    from tests.factories import member_actor
+
+    from .world import _collection, social_care
+
+    own = _collection(
+        world.district,
+        "own-care-records",
+        "adult-social-care-services",
+        social_care(),
+        member_actor(world.district, Role.DATA_OFFICER),
+    )
+    run_queued_tasks()
+    refs = [*world.refs[:2], f"collection:{own.pk}"]
+    job = _run(world, refs=refs)
+    assert job.state == JobState.DONE, job.message
+    linked = queries.read_result(job, "linked", by=world.analyst)
+    assert set(linked["source"]) == set(refs)
+    # Kent's copy is limited to Maidstone's rows; Maidstone's own has all four.
+    assert linked.filter(pl.col("source") == refs[1]).height == 3
+    assert linked.filter(pl.col("source") == refs[2]).height == 4
+    view = queries.read_result(job, "view", by=world.analyst)
+    assert view["uprn"].is_unique().all()

@@ -7,6 +7,7 @@ import base64
 
 from playwright.sync_api import Page, expect
 
+from accord.demo import housing_benefit
 from accord.demo.loader import load_demo
 
 from .conftest import assert_accessible
@@ -60,7 +61,7 @@ def test_the_demo_starts_with_data_shared_with_the_districts_and_councils(
     # Maidstone's analyst finds Kent's housing benefit collection and UKHSA's releases.
     _sign_in(page, personas["analyst@midkent.demo.accord.test"])
     page.goto("/shared/")
-    housing = page.locator(".shared-grant", has_text="from Kent County Council")
+    housing = page.locator(".shared-grant", has_text=housing_benefit.PURPOSE)
     expect(housing.locator(".shared-sources")).to_contain_text("Housing benefit claims (demo)")
     expect(housing.locator(".row-limit")).to_contain_text("E07000110")
     tests = page.locator(".shared-grant", has_text="from UK Health Security Agency")

@@ -25,7 +25,12 @@ from tests.factories import (
 from tests.integration.api_helpers import API, Api, detail, token_for
 from tests.tasks import run_queued_tasks
 
-TODAY = timezone.localdate()
+
+def today() -> dt.date:
+    """Today, asked each time: a run may cross midnight between collection and the test."""
+    return timezone.localdate()
+
+
 CARE_HOME = get_standard("care-home-daily-status", database=False)
 
 
@@ -51,7 +56,7 @@ def collection(gmca, home):
         name="Care home status, Greater Manchester",
         standard=CARE_HOME,
         schedule="daily",
-        starts_on=TODAY - dt.timedelta(days=3),
+        starts_on=today() - dt.timedelta(days=3),
         deadline_days=1,  # today's return is due tomorrow at noon
         framework=Framework.objects.get(),
     )
@@ -75,12 +80,12 @@ def outsider(other_council):
 
 
 def good(**change):
-    return {"report_date": TODAY.isoformat(), **change}
+    return {"report_date": today().isoformat(), **change}
 
 
 def send(api: Api, collection, *rows, period: str | None = None, caveats: str | None = None):
     data = {
-        "period": TODAY.isoformat() if period is None else period,
+        "period": today().isoformat() if period is None else period,
         "file": SimpleUploadedFile("status.csv", care_home_csv(*rows), "text/csv"),
     }
     if caveats is not None:
@@ -120,7 +125,7 @@ def test_a_return_sent_through_the_api_is_checked_and_compiled(
     )
     assert report["caveats"] == "Closed wing not counted."
     assert report["progress_percent"] == 100
-    assert report["period"] == TODAY.isoformat()
+    assert report["period"] == today().isoformat()
     # The organisation that runs the collection sees it too.
     assert owner.get(f"/submissions/{submission_id}").json()["state"] == "accepted"
 
@@ -133,10 +138,10 @@ def test_a_return_sent_through_the_api_is_checked_and_compiled(
     assert frame["submission"].to_list() == [submission_id]
 
     status = owner.get(f"/collections/{collection.pk}").json()
-    today = next(p for p in status["periods"] if p["period"] == TODAY.isoformat())
-    assert (today["expected"], today["received"], today["completeness"]) == (1, 1, 1.0)
-    assert today["contributors"][0]["status"] == "accepted"
-    assert today["contributors"][0]["submission_id"] == submission_id
+    day = next(p for p in status["periods"] if p["period"] == today().isoformat())
+    assert (day["expected"], day["received"], day["completeness"]) == (1, 1, 1.0)
+    assert day["contributors"][0]["status"] == "accepted"
+    assert day["contributors"][0]["submission_id"] == submission_id
 
 
 def test_a_rejected_return_and_its_problems(collection, owner, sender) -> None:
@@ -178,7 +183,7 @@ def test_listing_and_details_by_who_is_asking(collection, owner, sender, outside
             "organisation": "Oakleigh Care Home",
         }
     ]
-    assert details["periods"][0]["period"] == TODAY.isoformat()
+    assert details["periods"][0]["period"] == today().isoformat()
     assert details["periods"][0]["contributors"][0]["status"] == "due"
     # A contributor sees the collection but not who else has sent what.
     assert sender.get(f"/collections/{collection.pk}").json()["periods"] == []
@@ -209,12 +214,12 @@ def test_a_period_must_be_one_the_schedule_knows_and_has_begun(collection, sende
     ]
     missing = sender.client.post(
         f"{API}/collections/{collection.pk}/submissions",
-        {"period": TODAY.isoformat()},
+        {"period": today().isoformat()},
         headers=sender.headers,
     )
     assert missing.status_code == 422
     assert [e["path"] for e in missing.json()["errors"]] == ["file"]
-    future = send(sender, collection, good(), period=(TODAY + dt.timedelta(days=2)).isoformat())
+    future = send(sender, collection, good(), period=(today() + dt.timedelta(days=2)).isoformat())
     assert future.status_code == 409
     assert "has not started yet" in detail(future)
     assert not Submission.objects.exists()

@@ -53,6 +53,20 @@ def today() -> dt.date:
     return timezone.localdate()
 
 
+# Days relative to the day a test runs, filled in when it runs (parameters are made when the
+# tests are collected, which may be the day before).
+TOMORROW = "<tomorrow>"
+TEN_DAYS_AGO = "<ten days ago>"
+
+
+def _day(value: str) -> str:
+    if value == TOMORROW:
+        return uk(today() + dt.timedelta(days=1))
+    if value == TEN_DAYS_AGO:
+        return uk(today() - dt.timedelta(days=10))
+    return value
+
+
 def uk(day: dt.date) -> str:
     return f"{day.day}/{day.month}/{day.year}"
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from crispy_forms_gds.layout import Field, Size
+from crispy_forms_gds.layout import Button, Field, Layout, Size
 from django import forms
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -144,9 +144,6 @@ class NewJobForm(GDSForm):
         self.helper.layout = self._layout()
 
     def _layout(self) -> Any:
-        from crispy_forms_gds.helper import FormHelper  # noqa: F401 - the helper's layout
-        from crispy_forms_gds.layout import Button, Layout
-
         purpose = (
             Field.radios("purpose", legend_size=Size.SMALL, small=True)
             if isinstance(self.fields["purpose"], forms.ChoiceField)

@@ -350,3 +350,35 @@ def test_two_datasets_of_one_standard_are_kept_apart(world: LinkWorld) -> None:
     assert linked.filter(pl.col("source") == refs[2]).height == 4
     view = queries.read_result(job, "view", by=world.analyst)
     assert view["uprn"].is_unique().all()
+
+
+def test_an_expired_or_not_yet_started_agreement_is_refused(world: LinkWorld) -> None:
+    import datetime as dt
+
+    from accord.access.models import Grant
+
+    grants = Grant.objects.filter(agreement=world.shielded_agreement)
+    grants.update(ends_on=dt.date(2020, 1, 1))
+    with pytest.raises(AccessDenied, match="ended on"):
+        actions.create_job(
+            by=world.analyst, name="Late", entity="person", refs=world.refs, purpose=PURPOSE
+        )
+    grants.update(ends_on=None, starts_on=dt.date(2099, 1, 1))
+    with pytest.raises(AccessDenied, match="starts on"):
+        actions.create_job(
+            by=world.analyst, name="Early", entity="person", refs=world.refs, purpose=PURPOSE
+        )
+    assert not LinkageJob.objects.exists()
+
+
+def test_a_field_the_agreement_does_not_grant_is_not_linked_on(world: LinkWorld) -> None:
+    from accord.access.models import Grant
+
+    grant = Grant.objects.get(agreement=world.shielded_agreement)
+    grant.fields = [f for f in grant.fields if f["name"] not in ("given_name", "family_name")]
+    grant.save(update_fields=["fields"])
+    job = _run(world)
+    assert job.state == JobState.DONE, job.message
+    linked = queries.read_result(job, "linked", by=world.analyst)
+    assert "family_name" not in linked.columns
+    assert "Archer" not in str(linked.rows())

@@ -147,6 +147,14 @@ class Obligations:
     identifier_types: tuple[tuple[str, str], ...] = ()
     # Whose pseudonymisation key to use: pseudonyms are per agreement.
     pseudonym_agreement: str = ""
+    # The controllers whose agreements apply the National Data Opt-out to this read (for a
+    # purpose other than individual care): the people on the national opt-out lists, and on
+    # these controllers' own objection lists, must be removed before the data is used (ADR
+    # 0015). Empty: no opt-out applies.
+    opt_out_for: tuple[str, ...] = ()
+    # The fields the agreements mark as NHS numbers, which the opt-out is matched on (a column
+    # called ``nhs_number`` is always checked too).
+    nhs_number_fields: tuple[str, ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -190,6 +198,8 @@ class GrantFacts:
     actions: frozenset[str] = frozenset()
     row_filter: tuple[str, tuple[str, ...]] | None = None
     prohibited_uses: tuple[tuple[str, str], ...] = ()  # (code, label)
+    # The ids of the purposes for which the National Data Opt-out applies (ADR 0015).
+    opt_out_purposes: frozenset[str] = frozenset()
     starts_on: date | None = None
     ends_on: date | None = None
     review_on: date | None = None
@@ -513,7 +523,16 @@ def _best_grant(
         changed = len(o.pseudonymise_fields) + len(o.generalise_fields)
         return (not o.aggregate_only, allowed, -changed)
 
-    return max(permits, key=breadth)
+    widest = max(permits, key=breadth)
+    # Whichever grant is widest, the opt-out applies if any grant for this purpose applies it.
+    opt_out = tuple(sorted({c for v in permits for c in v.obligations.opt_out_for}))
+    if opt_out and not widest.obligations.opt_out_for:
+        nhs = tuple(dict.fromkeys(n for v in permits for n in v.obligations.nhs_number_fields))
+        obligations = dataclasses.replace(
+            widest.obligations, opt_out_for=opt_out, nhs_number_fields=nhs
+        )
+        widest = dataclasses.replace(widest, obligations=obligations)
+    return widest
 
 
 def _grant_verdict(
@@ -549,13 +568,18 @@ def _grant_verdict(
     for code, label in grant.prohibited_uses:
         if any(term and term in wanted for term in (_normal(label), _normal(code))):
             return _deny(f"The agreement {title} rules out this use: {label}.")
-    matched = [t for i, t in grant.purposes if wanted in (_normal(i), _normal(t))]
+    matched_ids = [i for i, t in grant.purposes if wanted in (_normal(i), _normal(t))]
+    matched = [t for i, t in grant.purposes if i in matched_ids]
     if not matched:
         named = "; ".join(f"“{t}”" for _, t in grant.purposes) or "none"
         return _deny(
             f"“{purpose}” is not a purpose of the agreement {title}. Its purposes are: {named}."
         )
-    obligations = _obligations(grant, aggregate_only=allowed_actions == {"aggregate_only"})
+    obligations = _obligations(
+        grant,
+        aggregate_only=allowed_actions == {"aggregate_only"},
+        opt_out=any(i in grant.opt_out_purposes for i in matched_ids),
+    )
     granted = set(obligations.allowed_fields or ())
     refused = [name for name in resource.fields if name not in granted]
     if refused:
@@ -579,7 +603,7 @@ def generalisation_level(field: FieldGrant) -> str:
     return ""
 
 
-def _obligations(grant: GrantFacts, *, aggregate_only: bool) -> Obligations:
+def _obligations(grant: GrantFacts, *, aggregate_only: bool, opt_out: bool = False) -> Obligations:
     allowed: list[str] = []
     drop: list[str] = []
     pseudonymise: list[str] = []
@@ -609,6 +633,10 @@ def _obligations(grant: GrantFacts, *, aggregate_only: bool) -> Obligations:
         allowed_fields=tuple(allowed),
         identifier_types=tuple(types),
         pseudonym_agreement=grant.agreement_id if pseudonymise else "",
+        opt_out_for=(grant.provider_id,) if opt_out else (),
+        nhs_number_fields=tuple(f.name for f in grant.fields if f.identifier_type == "nhs_number")
+        if opt_out
+        else (),
     )
 
 
@@ -653,6 +681,11 @@ def _combine(grounds: list[_Verdict]) -> _Verdict:
                 if g.obligations.pseudonym_agreement
             ),
             "",
+        ),
+        # Strictest wins: any source whose agreement applies the opt-out applies it.
+        opt_out_for=tuple(sorted({c for g in grounds for c in g.obligations.opt_out_for})),
+        nhs_number_fields=tuple(
+            dict.fromkeys(n for g in grounds for n in g.obligations.nhs_number_fields)
         ),
     )
     agreements = tuple(dict.fromkeys(a for g in grounds for a in g.agreements))

@@ -39,6 +39,7 @@ class ResourceKind(models.TextChoices):
     EXTRACT = "extract", "Extract"
     OUTPUT = "output", "Output"
     LINKED_DATASET = "linked_dataset", "Linked dataset"
+    OPT_OUT_LIST = "opt_out_list", "Opt-out list"
 
 
 class Task(models.TextChoices):
@@ -53,6 +54,8 @@ class Task(models.TextChoices):
     RETENTION = "retention", "Enforcing retention"
     LINKAGE = "linkage", "Linking records"
     EXTRACT_BUILD = "extract_build", "Building an extract"
+    SUBJECT_RIGHTS = "subject_rights", "Answering a data subject's request"
+    OPT_OUTS = "opt_outs", "Applying opt-outs"
 
 
 @dataclass(frozen=True)
@@ -105,10 +108,25 @@ TASK_NEEDS: Mapping[Task, TaskNeeds] = MappingProxyType(
             resource_kinds=_SOURCES,
             why="matches records across datasets into a linked dataset",
         ),
+        Task.SUBJECT_RIGHTS: TaskNeeds(
+            # A controller must answer for everything it holds about a person (UK GDPR Art 15):
+            # the task reads its record-level data only to find that person's rows, for a
+            # DPO whose search is audited. It reads nothing of another controller's.
+            actions=frozenset({Action.VIEW}),
+            resource_kinds=_SOURCES,
+            why="finds one person's records in their controller's data, for its DPO",
+        ),
         Task.EXTRACT_BUILD: TaskNeeds(
             actions=frozenset({Action.EXTRACT}),
             resource_kinds=_SOURCES,
             why="builds a record-level extract from its sources",
+        ),
+        Task.OPT_OUTS: TaskNeeds(
+            # Reads an opt-out list's NHS numbers only to remove those people from data that
+            # is about to flow; never any other kind of data.
+            actions=frozenset({Action.VIEW}),
+            resource_kinds=frozenset({ResourceKind.OPT_OUT_LIST}),
+            why="reads opt-out lists to remove the people on them from data about to flow",
         ),
     }
 )

@@ -185,9 +185,28 @@ def requester(extract: Extract) -> Actor:
 def as_permitted(
     frame: pl.DataFrame, decision: Decision, *, keep_columns: Iterable[str] = ()
 ) -> pl.DataFrame:
-    """``frame`` with the decision's obligations applied: only its rows and fields, identifiers
-    pseudonymised under the agreement's key, values generalised. ``keep_columns`` are
-    provenance columns that go with the rows."""
+    """``frame`` with the decision's obligations applied: people who have opted out removed
+    (when an agreement behind the decision applies the National Data Opt-out), only its rows
+    and fields, identifiers pseudonymised under the agreement's key, values generalised.
+    ``keep_columns`` are provenance columns that go with the rows."""
+    return as_permitted_counted(frame, decision, keep_columns=keep_columns)[0]
+
+
+def as_permitted_counted(
+    frame: pl.DataFrame, decision: Decision, *, keep_columns: Iterable[str] = ()
+) -> tuple[pl.DataFrame, int]:
+    """``as_permitted``, and how many rows the opt-out removed (counts only: ADR 0015). The
+    opt-out is applied first, on the NHS numbers as they are, before anything is
+    pseudonymised or dropped."""
+    from accord.optouts.queries import drop_opted_out
+
+    frame, opted_out = drop_opted_out(frame, decision.obligations)
+    return _obliged(frame, decision, keep_columns=keep_columns), opted_out
+
+
+def _obliged(
+    frame: pl.DataFrame, decision: Decision, *, keep_columns: Iterable[str] = ()
+) -> pl.DataFrame:
     obligations = decision.obligations
     key = (
         pseudonymisation_key(obligations.pseudonym_agreement)
@@ -231,7 +250,13 @@ def build_extract(extract_id: str, *, progress: TaskProgress | None = None) -> E
     frame = read_frame(extract.source_id, by=by, decision=decision, action=Action.EXTRACT)
     if progress is not None:
         advance(progress, done=2, message="Applying the agreement's conditions", force=True)
-    shaped = as_permitted(frame, decision, keep_columns=PROVENANCE_KEPT)
+    from accord.optouts.queries import OptOutUnavailable
+
+    try:
+        shaped, opted_out = as_permitted_counted(frame, decision, keep_columns=PROVENANCE_KEPT)
+    except OptOutUnavailable as exc:
+        _refuse(extract, progress, exc.reason)
+        return Extract.objects.get(pk=extract.pk)
     caveats = _caveats(extract)
     metadata = _metadata(extract, decision, shaped.height, caveats)
     if progress is not None:
@@ -274,6 +299,7 @@ def build_extract(extract_id: str, *, progress: TaskProgress | None = None) -> E
         withheld=sorted(set(frame.columns) - set(shaped.columns) - set(ACCORD_COLUMNS)),
         decision=delivery,
         caveats=caveats,
+        opted_out=opted_out,
     )
 
 
@@ -288,14 +314,18 @@ def _deliver(
     withheld: list[str],
     decision: Decision,
     caveats: str,
+    opted_out: int = 0,
 ) -> Extract:
     obligations = decision.obligations
-    applied = {
+    applied: dict[str, Any] = {
         "pseudonymised": [f for f in obligations.pseudonymise_fields if f in fields],
         "generalised": [[f, level] for f, level in obligations.generalise_fields if f in fields],
         "rows_limited_to": [[c, list(v)] for c, v in obligations.row_filter],
         "fields_withheld": withheld,
     }
+    if obligations.opt_out_for:
+        # How many people the National Data Opt-out removed: a count, never who.
+        applied["opted_out"] = opted_out
     Extract.objects.filter(pk=extract.pk).update(
         state=ExtractState.READY,
         data=stored,
@@ -486,6 +516,8 @@ def _downloaded(*, by: Actor, extract: Extract, decision: Decision) -> None:
                 else None
             ),
             "release": str(extract.release_id) if extract.release_id else None,
+            # People the National Data Opt-out removed (a count; absent when it did not apply).
+            "opted_out": (extract.applied or {}).get("opted_out"),
         },
     )
 

@@ -6,6 +6,8 @@ active without its grants. The document is the signed version's, read as it was 
 
 from __future__ import annotations
 
+from typing import Any
+
 from accord.agreements.document import DataSharingAgreement
 from accord.agreements.models import Agreement, Framework
 from accord.agreements.vocabularies import load
@@ -27,6 +29,17 @@ def _retention_for(document: DataSharingAgreement, dataset_id: str, party_id: st
     return ""
 
 
+def _opt_out_purposes(
+    flow_purposes: list[list[str]], purposes: dict[str, Any], applied: bool
+) -> list[str]:
+    """The flow's purposes the opt-out applies to: none unless the agreement applies it, then
+    every one but those marked as individual (direct) care (``Purpose.is_direct_care``), which
+    the National Data Opt-out does not cover."""
+    if not applied:
+        return []
+    return [pid for pid, _ in flow_purposes if not purposes[pid].is_direct_care]
+
+
 def write_grants(agreement: Agreement, document: DataSharingAgreement) -> list[Grant]:
     """Replace ``agreement``'s grants with those its ``document`` gives."""
     organisations = {
@@ -41,6 +54,8 @@ def write_grants(agreement: Agreement, document: DataSharingAgreement) -> list[G
         for use in document.prohibited_uses
     ]
     term = document.term
+    rights = document.rights_handling
+    opt_out = bool(rights is not None and rights.national_data_opt_out_applied)
     grants: list[Grant] = []
     for flow in document.flows:
         provider = organisations.get(flow.from_party_id or "")
@@ -91,6 +106,7 @@ def write_grants(agreement: Agreement, document: DataSharingAgreement) -> list[G
                         actions=list(flow.actions),
                         row_filter=row_filter,
                         prohibited_uses=prohibited,
+                        opt_out_purposes=_opt_out_purposes(flow_purposes, purposes, opt_out),
                         frequency=flow.frequency or "",
                         starts_on=term.start_date if term else None,
                         ends_on=term.end_date if term else None,

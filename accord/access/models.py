@@ -50,6 +50,10 @@ class Grant(models.Model):
     actions = models.JSONField(default=list)
     # {"column": ..., "values": [...]} with the recipient's area already resolved, or null.
     row_filter = models.JSONField(null=True, blank=True)
+    # The ids of the flow's purposes for which the National Data Opt-out (and objection lists)
+    # apply: every purpose but individual (direct) care, when the agreement says the opt-out
+    # applies (``rights_handling.national_data_opt_out_applied``); empty when it does not.
+    opt_out_purposes = models.JSONField(default=list, blank=True)
     # [[code, label], ...]
     prohibited_uses = models.JSONField(default=list)
     frequency = models.CharField(max_length=40, blank=True)

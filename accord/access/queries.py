@@ -92,6 +92,7 @@ _GRANT_FIELDS = (
     "actions",
     "row_filter",
     "prohibited_uses",
+    "opt_out_purposes",
     "starts_on",
     "ends_on",
     "review_on",
@@ -182,8 +183,8 @@ def grants_to(organisation_id: str, resource: Resource) -> tuple[GrantFacts, ...
 
 def _grant_facts(row: tuple[Any, ...]) -> GrantFacts:
     (agreement, title, status, framework, flow, provider, recipient, dataset) = row[:8]
-    fields, purposes, actions, row_filter, prohibited = map(_json, row[8:13])
-    starts, ends, review = map(_date, row[13:])
+    fields, purposes, actions, row_filter, prohibited, opt_out = map(_json, row[8:14])
+    starts, ends, review = map(_date, row[14:])
     if agreement is not None:
         agreement = uuid.UUID(str(agreement))  # SQLite keeps UUIDs as 32 hex digits
     if agreement is None:  # a framework's grant of non-personal data: in force while it exists
@@ -213,6 +214,7 @@ def _grant_facts(row: tuple[Any, ...]) -> GrantFacts:
             else None
         ),
         prohibited_uses=tuple((str(c), str(label)) for c, label in prohibited),
+        opt_out_purposes=frozenset(str(p) for p in opt_out or ()),
         starts_on=starts,
         ends_on=ends,
         review_on=review,

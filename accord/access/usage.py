@@ -306,7 +306,11 @@ def _what_of_extract(event: AuditEvent, details: dict[str, Any]) -> str:
         extract = details.get("extract_id")
         fmt = details.get("format")
         text = f"Extract {extract}" if extract else "An extract"
-        return f"{text} ({fmt})" if fmt else text
+        text = f"{text} ({fmt})" if fmt else text
+        opted_out = details.get("opted_out")
+        if isinstance(opted_out, int) and not isinstance(opted_out, bool):
+            text += f"; National Data Opt-out applied: {opted_out} removed"
+        return text
     return event.target
 
 

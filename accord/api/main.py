@@ -7,6 +7,7 @@ from ninja import NinjaAPI, Swagger
 
 from . import (
     agreement_changes,
+    breaches,
     collections,
     data_requests,
     errors,
@@ -50,4 +51,5 @@ api.add_router("/", sharing.router)
 api.add_router("/", outputs.router)
 api.add_router("/", outcomes.router)
 api.add_router("/", linkage.router)
+api.add_router("/", breaches.router)
 errors.install(api, body_params=("document", "body"))

@@ -95,10 +95,12 @@ def add_remind_command(
     description: str,
     send: Callable[[dt.date], Run],
     looked_at: Callable[[Run], str],
+    singular: str = "",
 ) -> None:
     """A daily, idempotent ``remind`` subcommand with ``--today``: ``send(today)`` flags what is
     overdue (each due date once) and returns its run; this prints what it did. Exit status 0,
-    or 2 when the database cannot be used."""
+    or 2 when the database cannot be used. ``singular`` names one of them in the summary line
+    (default: ``name`` less its last letter)."""
 
     def handle(args: argparse.Namespace, *, out: TextIO | None = None) -> int:
         from django.db import DatabaseError
@@ -112,7 +114,7 @@ def add_remind_command(
             print(f"accord {name} remind: {exc}", file=sys.stderr)
             return EXIT_UNUSABLE
         print(
-            f"{name.capitalize()[:-1]} reminders on {today:%Y-%m-%d}: looked at "
+            f"{(singular or name[:-1]).capitalize()} reminders on {today:%Y-%m-%d}: looked at "
             f"{looked_at(run)}; sent {run.sent} overdue reminder(s); {run.already_sent} already "
             "sent before.",
             file=out,

@@ -27,6 +27,8 @@ REGISTRARS = (
     "accord.outcomes.cli",
     "accord.outputs.cli",
     "accord.linkage.cli",
+    "accord.optouts.cli",
+    "accord.breaches.cli",
 )
 
 

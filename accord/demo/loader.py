@@ -48,6 +48,7 @@ from .datasets import store_demo_datasets
 from .frameworks import store_demo_framework
 from .geography import geography
 from .housing_benefit import store_demo_housing_benefit
+from .optouts import store_demo_optouts
 from .outcomes import store_demo_outcomes
 from .outputs import store_demo_outputs
 from .releases import store_demo_releases
@@ -314,6 +315,7 @@ def _load(*, password: str, reset_passwords: bool) -> DemoSummary:
     created.extend(store_demo_outputs(organisations))
     created.extend(store_demo_vaccination(organisations))
     created.extend(store_demo_vulnerability(organisations))
+    created.extend(store_demo_optouts(organisations))
     return DemoSummary(
         organisations=tuple(o.name for o in organisations.values()),
         personas=tuple(logins),

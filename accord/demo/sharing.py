@@ -20,6 +20,7 @@ from accord.agreements.document import (
     LegalBasis,
     Purpose,
     ReportBack,
+    RightsHandling,
     RowFilter,
     StatutoryGateway,
 )
@@ -71,6 +72,9 @@ class Sharing:
     # For data to be linked: the identifiers records are matched on, and how.
     matching_keys: tuple[str, ...] = ()
     match_method: str = ""
+    # Whether the National Data Opt-out applies to the flows (None: the agreement says
+    # nothing, and it does not apply).
+    national_data_opt_out: bool | None = None
 
 
 class SharingNotReady(RuntimeError):
@@ -218,6 +222,10 @@ def _complete(
         "datasets": datasets,
         "flows": flows,
     }
+    if sharing.national_data_opt_out is not None:
+        update["rights_handling"] = (document.rights_handling or RightsHandling()).model_copy(
+            update={"national_data_opt_out_applied": sharing.national_data_opt_out}
+        )
     if sharing.report_back:
         providers = list(dict.fromkeys(f.from_party_id for f in flows if f.from_party_id))
         update["report_back"] = [

@@ -39,6 +39,7 @@ from accord.audit.actions import audited, record
 from accord.audit.actor import Actor
 from accord.audit.enums import Outcome
 from accord.audit.exceptions import NotPermitted, Refused
+from accord.optouts.queries import OptOutUnavailable, drop_opted_out
 from accord.organisations.actors import actor_for
 from accord.organisations.enums import Role
 from accord.organisations.models import Membership, User
@@ -422,8 +423,15 @@ def run_job(
     frames: dict[str, pl.DataFrame] = {}
     inputs: dict[str, pl.DataFrame] = {}
     key = linkage_key(item["id"] for item in agreements) if job.keyed else None
+    opted_out: dict[str, int] = {}
     for source, decision in zip(sources, decisions, strict=True):
         frame = read_frame(source.data.pk, by=by, decision=decision, action=Action.LINK)
+        if decision.obligations.opt_out_for:
+            # People who opted out never reach the engine, nor the stored result (ADR 0015).
+            try:
+                frame, opted_out[source.ref] = drop_opted_out(frame, decision.obligations)
+            except OptOutUnavailable as exc:
+                return _refuse(job, progress, f"{source.name}: {exc.reason}")
         frames[source.ref] = frame
         standard = columns.standardise(_linkable(frame, decision), source.standard)
         if key is not None:
@@ -457,9 +465,37 @@ def run_job(
             return _refuse(job, progress, f"{source.name}: {again.reason}")
     stats = dict(result.stats)
     stats["seconds"] = round(time.perf_counter() - started, 2)
-    return _publish(
+    if opted_out:
+        stats["opted_out"] = opted_out  # by source: counts only
+    published = _publish(
         job=job, by=by, stored=stored, stats=stats, agreements=agreements, progress=progress
     )
+    _report_opt_outs(by, published, sources, opted_out)
+    return published
+
+
+def _report_opt_outs(
+    by: Actor, job: LinkageJob, sources: list[ChosenSource], opted_out: dict[str, int]
+) -> None:
+    """Tell each provider, in its audit log, how many people the opt-out removed from its data
+    before linking (counts only; the linking organisation sees them on the job's page)."""
+    for source in sources:
+        if source.ref not in opted_out:
+            continue
+        record(
+            by=by,
+            action="optouts.applied",
+            target=_target(job),
+            purpose=job.purpose,
+            subject_organisation_id=str(source.data.organisation_id),
+            details={
+                "where": "linkage",
+                "dataset": source.name,
+                "source": source.ref,
+                "run": job.runs,
+                "removed": opted_out[source.ref],
+            },
+        )
 
 
 def requester_of(job: LinkageJob) -> Actor:
@@ -638,6 +674,7 @@ def _publish(
             "stages": stats.get("stages", {}),
             "entities": stats.get("entities"),
             "agreements": agreements,
+            "opted_out": stats.get("opted_out", {}),
         },
     )
     if progress is not None and not progress.is_finished:

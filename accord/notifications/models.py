@@ -14,6 +14,7 @@ from accord.organisations.models import Organisation
 
 class Topic(models.TextChoices):
     DATA_DELETED = "data_deleted", "Data deleted"
+    DATA_CORRECTED = "data_corrected", "Data corrected"
     DELETION_ATTESTATION_DUE = "attestation_due", "Deletion of a copy due"
     DELETION_ATTESTATION_OVERDUE = "attestation_overdue", "Deletion of a copy overdue"
     AGREEMENT_STEP = "agreement_step", "Agreement step"
@@ -31,6 +32,8 @@ class Topic(models.TextChoices):
     OUTPUT_OVERDUE = "output_overdue", "Outputs overdue"
     OUTCOMES_REPORTED = "outcomes_reported", "Outcomes reported to you"
     OUTCOMES_OVERDUE = "outcomes_overdue", "Outcome report overdue"
+    BREACH_REPORTED = "breach_reported", "Suspected breach reported"
+    BREACH_OVERDUE = "breach_overdue", "Breach step overdue"
 
 
 class Notification(models.Model):

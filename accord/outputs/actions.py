@@ -28,12 +28,14 @@ from accord.audit.actor import Actor
 from accord.audit.exceptions import NotPermitted, Refused
 from accord.notifications.actions import notify
 from accord.notifications.models import Topic
+from accord.optouts.queries import OptOutUnavailable, drop_for_output
 from accord.organisations.enums import Role
 from accord.organisations.models import Organisation
 from accord.submissions.models import Collection, CompiledDataset, Contributor
 from accord.tasks.actions import advance, enqueue, fail
 from accord.tasks.models import TaskProgress
 from accord.vault import actions as vault
+from accord.vault.exceptions import ObjectDeleted
 from accord.vault.parquet import read_frame, store_frame
 from accord.vault.queries import resource_for
 
@@ -301,7 +303,9 @@ def _refuse(output: Output, progress: TaskProgress | None, reason: str) -> Outpu
     return Output.objects.get(pk=output.pk)
 
 
-def make_output(output_id: str, *, progress: TaskProgress | None = None) -> Output:
+def make_output(
+    output_id: str, *, progress: TaskProgress | None = None, attempt: int = 1
+) -> Output:
     """Make a queued output: decide, read the compiled collection, aggregate, protect, store,
     decide again, deliver."""
     with transaction.atomic():
@@ -331,7 +335,21 @@ def make_output(output_id: str, *, progress: TaskProgress | None = None) -> Outp
         return _refuse(output, progress, decision.reason)
     if progress is not None:
         advance(progress, done=1, total=4, message="Reading the returns", force=True)
-    frame = read_frame(compilation.data.id, by=by, decision=decision, action=Action.AGGREGATE)
+    try:
+        frame = read_frame(compilation.data.id, by=by, decision=decision, action=Action.AGGREGATE)
+    except ObjectDeleted:
+        # Compiled again, or rewritten by an erasure, since it was chosen: start again from the
+        # compilation that replaced it.
+        if attempt >= 3:
+            raise
+        Output.objects.filter(pk=output.pk).update(state=OutputState.QUEUED)
+        return make_output(output_id, progress=progress, attempt=attempt + 1)
+    # People who opted out are removed before anything is counted, for the contributors whose
+    # agreements apply the National Data Opt-out (ADR 0015); only the count is kept.
+    try:
+        frame, opted_out = drop_for_output(frame, compilation)
+    except OptOutUnavailable as exc:
+        return _refuse(output, progress, exc.reason)
     recipe = recipes.recipe_for(definition.recipe)
     profile, why = profile_for(definition)
     if progress is not None:
@@ -363,6 +381,7 @@ def make_output(output_id: str, *, progress: TaskProgress | None = None) -> Outp
         compilation=compilation,
         contributors=contributors,
         rules=_rules(profile, why, recipe),
+        opted_out=opted_out,
     )
 
 
@@ -426,11 +445,14 @@ def _deliver(
     compilation: CompiledDataset,
     contributors: list[Organisation],
     rules: dict[str, Any],
+    opted_out: int | None = None,
 ) -> Output:
     definition = output.definition
     collection = definition.collection
     periods = table.get_column(recipes.PERIOD)
     summary = _summary(table)
+    if opted_out is not None:
+        summary["opted_out"] = opted_out
     previous = list(
         Output.objects.filter(definition=definition, state=OutputState.READY)
         .exclude(pk=output.pk)

@@ -29,7 +29,7 @@ from accord.standards.schema import Standard
 from accord.submissions import report as reports
 from accord.submissions.engine import ValidationReport, validate_file
 from accord.submissions.exceptions import UnusableFile
-from accord.tasks.actions import advance
+from accord.tasks.actions import advance, enqueue
 from accord.tasks.models import TaskProgress
 from accord.vault import actions as vault
 from accord.vault.parquet import private_workspace, read_frame, store_frame
@@ -311,6 +311,18 @@ def _conclude(
             f"{kept.height:,} rows accepted, with {warnings:,} warnings.{set_aside}",
         )
         queue_compilation(collection)  # queued only if this transaction commits
+        if replaced:
+            # Records the new return corrects may have gone out in extracts already.
+            from accord.rights.tasks import KIND, tell_recipients_of_replacement_task
+
+            enqueue(
+                tell_recipients_of_replacement_task,
+                kind=KIND,
+                label=f"Checking extracts of {collection.name} for corrected records",
+                owner=submission.organisation,
+                target=f"submission:{submission.pk}",
+                args=[str(submission.pk)],
+            )
     return submission
 
 

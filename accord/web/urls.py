@@ -6,6 +6,7 @@ from .views import (
     api_tokens,
     audit,
     auth,
+    breaches,
     care_home_status,
     collections,
     data_requests,
@@ -13,10 +14,12 @@ from .views import (
     invitation,
     linkage,
     notifications,
+    optouts,
     organisation,
     outcomes,
     outputs,
     register,
+    rights,
     sharing,
     standards,
     tasks,
@@ -134,4 +137,9 @@ urlpatterns = [
     *outcomes.urlpatterns,
     # Record linkage: jobs, quality reports, clerical review, the single view of vulnerability
     *linkage.urlpatterns,
+    *optouts.urlpatterns,
+    # Suspected personal data breaches: clocks, steps, one-click suspension
+    *breaches.urlpatterns,
+    # Data subjects' rights: subject access
+    *rights.urlpatterns,
 ]

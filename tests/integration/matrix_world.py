@@ -28,10 +28,13 @@ from accord.agreements.models import Agreement, Framework
 from accord.audit.actor import Actor
 from accord.audit.checkpoints import create_checkpoint
 from accord.audit.models import AuditCheckpoint
+from accord.breaches import actions as breach_actions
+from accord.breaches.models import Breach
 from accord.data_requests import actions as request_actions
 from accord.data_requests.models import DataRequest
 from accord.demo.sharing import signer_for
 from accord.linkage.models import LinkageJob
+from accord.optouts.models import OptOutList
 from accord.organisations import actions as organisation_actions
 from accord.organisations.actors import actor_for
 from accord.organisations.enums import Role
@@ -129,6 +132,10 @@ class MatrixWorld:
     hb_collection: Collection
     # A linkage job of Maidstone's (made directly: its pages' checks of who, not its results).
     linkage_job: LinkageJob | None = None
+    # A suspected breach Kent's DPO reported under the housing benefit agreement.
+    breach: Breach | None = None
+    # Kent's opt-out list (two people), which only Kent's DPO manages.
+    optout_list: OptOutList | None = None
     users: dict[str, User] = field(default_factory=dict)
     memberships: dict[str, Membership] = field(default_factory=dict)
     # The session cookie of each signed-in persona, copied into a fresh client for each row.
@@ -452,7 +459,35 @@ def build_world() -> MatrixWorld:
     b"".join(response.streaming_content)
     world.copy = ExtractCopy.objects.get(recipient=district, object=extract.data)
     world.linkage_job = _linkage_job(memberships["district_analyst"], hb_collection)
+    world.breach = breach_actions.report(
+        by=actor("county_dpo"),
+        agreement=world.agreement,
+        what_happened="Matrix breach: a file was sent to the wrong address.",
+        discovered_at=timezone.now() - dt.timedelta(hours=1),
+        data=[world.agreement.current.document["datasets"][0]["id"]],
+    )
+    world.optout_list = _optout_list(county)
     return world
+
+
+def _optout_list(owner: Organisation) -> OptOutList:
+    import tempfile
+    from pathlib import Path
+
+    from accord.optouts import actions as optout_actions
+    from accord.optouts.enums import ListKind
+
+    made = optout_actions.create_list(
+        by=Actor.system("test"), name="Kent objections", kind=ListKind.LOCAL, owner=owner
+    )
+    from accord.standards.identifiers import nhs_check_digit
+
+    bodies = (f"{999_000_000 + n:09d}" for n in range(111, 200))
+    numbers = [b + str(d) for b in bodies if (d := nhs_check_digit(b)) is not None][:2]
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "list.csv"
+        path.write_text("NHS number\n" + "\n".join(numbers) + "\n")
+        return optout_actions.load_list(by=Actor.system("test"), opt_out_list=made, source=path)
 
 
 def _linkage_job(membership: Membership, collection: Collection) -> LinkageJob:

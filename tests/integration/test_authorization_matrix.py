@@ -24,6 +24,7 @@ page sees them: ``DECISIONS`` runs them through ``accord.access.decisions.decide
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -134,6 +135,11 @@ PARAMS: dict[str, Callable[[MatrixWorld], dict[str, Any]]] = {
     "web:release": lambda w: {"release_id": w.release.pk},
     "web:report_outcomes": lambda w: {"agreement_id": w.agreement.pk, "index": 0},
     "web:outcome_report": lambda w: {"report_id": w.outcome_report.pk},
+    "web:report_breach": lambda w: {"agreement_id": w.agreement.pk},
+    "web:breach": lambda w: {"breach_id": w.breach.pk},
+    "web:breach_suspend": lambda w: {"breach_id": w.breach.pk},
+    "web:breach_step": lambda w: {"breach_id": w.breach.pk, "step": "containment"},
+    "api:get_breach": lambda w: {"breach_id": w.breach.pk},
     "web:revoke_api_token": lambda w: {"token_id": _token_pk(w, "county_admin")},
     "web:task_progress": lambda w: {"progress_id": w.extract.progress_id},
     "api:get_framework": lambda w: {"slug": w.framework.slug},
@@ -156,6 +162,8 @@ PARAMS: dict[str, Callable[[MatrixWorld], dict[str, Any]]] = {
     "web:linkage_download": lambda w: {"job_id": w.linkage_job.pk, "which": "linked"},
     "api:get_job": lambda w: {"job_id": w.linkage_job.pk},
     "api:get_result": lambda w: {"job_id": w.linkage_job.pk, "which": "linked"},
+    "web:optout_list": lambda w: {"list_id": w.optout_list.pk},
+    "web:optout_upload": lambda w: {"list_id": w.optout_list.pk},
 }
 for _name in (
     "request",
@@ -686,6 +694,50 @@ rows("web:output_new", "POST", DEFINE_OUTPUT, data=output_form)
 for _situation in AGREEMENT_STATES:
     rows("web:shared", "GET", {"district_analyst": "ok"}, situation=_situation)
 
+# --- Data subjects' rights: subject access -----------------------------------------------------
+# Data protection roles of any organisation search their own data; a search with nothing to go
+# on is shown again with its error.
+SEARCHERS = {
+    "anonymous": "sign_in",
+    "county_dpo": "ok",
+    "district_dpo": "ok",
+    "county_analyst": "forbidden",
+    "district_viewer": "forbidden",
+    "staff": "forbidden",
+}
+rows("web:subject_access", "GET", SEARCHERS)
+rows(
+    "web:subject_access",
+    "POST",
+    {**SEARCHERS, "county_dpo": "refused", "district_dpo": "refused"},
+    data=lambda w: {"family_name": "Nobody"},
+)
+# Correcting or erasing goes back to the search form when there is nothing to go on.
+rows("web:subject_change", "GET", {**SEARCHERS, "county_dpo": "ok", "district_dpo": "ok"})
+rows(
+    "web:subject_change",
+    "POST",
+    SEARCHERS,
+    data=lambda w: {"family_name": "Nobody", "change": "erase", "reason": "Article 17"},
+)
+rows(
+    "web:subject_change_certificate",
+    "GET",
+    {"anonymous": "sign_in", "county_dpo": "not_found", "county_analyst": "forbidden"},
+    params=_unknown("change_id"),
+)
+rows(
+    "web:subject_change_notices",
+    "GET",
+    {"anonymous": "sign_in", "district_viewer": "ok", "stranger": "ok", "county_dpo": "ok"},
+)
+rows(
+    "web:subject_change_notices",
+    "POST",
+    {"anonymous": "sign_in", "district_analyst": "not_found", "district_viewer": "forbidden"},
+    data=lambda w: {"notice": "999999"},
+)
+
 # --- Record linkage ----------------------------------------------------------------------------
 # Maidstone's job (made without a run: who may reach its pages, not what its results hold;
 # results under each agreement state are tests/integration/test_linkage_pages.py's).
@@ -753,6 +805,43 @@ rows(
     {"district_analyst": "not_found"},
     params=lambda w: {"job_id": w.linkage_job.pk, "which": "secrets"},
     label="unknown_result",
+)
+
+# --- Opt-outs ----------------------------------------------------------------------------------
+# Every member sees the lists (sizes and dates only); Kent's objection list is managed by Kent's
+# DPO alone. An upload with a row that is not an NHS number is shown again with the row named
+# (nothing changes: a successful upload would shred the world's list).
+rows(
+    "web:optouts",
+    "GET",
+    {**ANY_MEMBER, "county_dpo": "ok", "county_analyst": "ok", "staff": "forbidden"},
+)
+OPT_OUT_MANAGERS = {
+    "anonymous": "sign_in",
+    "county_dpo": "ok",
+    "county_analyst": "forbidden",
+    "county_admin": "forbidden",
+    "district_dpo": "not_found",
+    "district_viewer": "forbidden",
+    "stranger": "not_found",
+    "staff": "forbidden",
+}
+rows("web:optout_list", "GET", OPT_OUT_MANAGERS)
+rows("web:optout_upload", "GET", OPT_OUT_MANAGERS)
+rows(
+    "web:optout_upload",
+    "POST",
+    {**OPT_OUT_MANAGERS, "county_dpo": "refused"},
+    data=lambda w: {
+        "upload": SimpleUploadedFile("list.csv", b"NHS number\n12345\n", content_type="text/csv")
+    },
+)
+rows(
+    "web:optout_list",
+    "GET",
+    {"county_dpo": "not_found"},
+    params=_unknown("list_id"),
+    label="unknown",
 )
 
 EXTRACT = {
@@ -961,6 +1050,79 @@ rows(
 )
 for _situation in ("suspended", "terminated"):
     rows("web:outcome_report", "GET", {"county_dpo": "ok"}, situation=_situation)
+
+# --- Breaches ------------------------------------------------------------------------------------
+# Kent's DPO reported a suspected breach under the housing benefit agreement (Kent, Maidstone
+# and Canterbury are its parties). Data-protection roles at a party see and act on it; anyone
+# there who handles the data may report one; other organisations find nothing.
+BREACH_READER = {
+    "anonymous": "sign_in",
+    "county_dpo": "ok",
+    "district_dpo": "ok",
+    "county_analyst": "forbidden",
+    "county_admin": "forbidden",
+    "district_viewer": "forbidden",
+    "staff": "forbidden",
+}
+rows("web:breaches", "GET", {**BREACH_READER, "stranger": "ok"})  # nothing listed
+rows("web:breach", "GET", {**BREACH_READER, "stranger": "not_found"})
+rows(
+    "web:breach", "GET", {"county_dpo": "not_found"}, params=_unknown("breach_id"), label="unknown"
+)
+rows("web:breach", "GET", {"county_dpo": "ok"}, situation="suspended")
+rows("web:breach_step", "GET", {**BREACH_READER, "stranger": "not_found"})
+rows(
+    "web:breach_step",
+    "GET",
+    {"county_dpo": "not_found"},
+    params=lambda w: {"breach_id": w.breach.pk, "step": "nothing"},
+    label="no such step",
+)
+
+
+def containment_form(w: MatrixWorld) -> dict[str, Any]:
+    now = timezone.localtime()
+    return {"containment": "Copy deleted", "contained_at": f"{now:%d/%m/%Y %H:%M}"}
+
+
+rows("web:breach_step", "POST", {**BREACH_READER, "stranger": "not_found"}, data=containment_form)
+rows("web:breach_step", "POST", {"district_dpo": "refused"}, data=lambda w: {"containment": ""})
+rows("web:breach_suspend", "POST", {**BREACH_READER, "stranger": "not_found"})
+# Already suspended: refused with the reason.
+rows("web:breach_suspend", "POST", {"district_dpo": "refused"}, situation="suspended")
+REPORT_BREACH = {
+    "anonymous": "sign_in",
+    "county_dpo": "ok",
+    "district_analyst": "ok",
+    "other_analyst": "ok",
+    "county_officer": "ok",
+    "county_admin": "forbidden",
+    "district_viewer": "forbidden",
+    "stranger": "not_found",
+    "staff": "forbidden",
+}
+rows("web:report_breach", "GET", REPORT_BREACH)
+rows(
+    "web:report_breach",
+    "GET",
+    {"county_dpo": "not_found"},
+    params=_unknown("agreement_id"),
+    label="unknown",
+)
+
+
+def breach_form(w: MatrixWorld) -> dict[str, Any]:
+    then = timezone.localtime() - dt.timedelta(hours=1)
+    return {
+        "what_happened": "A list was printed and left on a train.",
+        "discovered_at": f"{then:%d/%m/%Y %H:%M}",
+        "involved": [w.agreement.current.document["datasets"][0]["id"]],
+    }
+
+
+rows("web:report_breach", "POST", REPORT_BREACH, data=breach_form)
+rows("web:report_breach", "POST", {"district_dpo": "ok"}, data=breach_form, situation="suspended")
+rows("web:report_breach", "POST", {"district_dpo": "refused"}, data=lambda w: {"involved": []})
 
 # --- Usage and the audit bundle ----------------------------------------------------------------
 rows(
@@ -1205,6 +1367,57 @@ rows("api:list_releases", "GET", {**API_READER, "county_officer": "ok"})
 # agreement is answered with an empty list.
 for _op in ("list_outcome_commitments", "list_outcome_reports"):
     rows(f"api:{_op}", "GET", {**API_READER, "county_dpo": "ok", "county_officer": "ok"})
+# Breaches: data-protection roles at a party see them; anyone there handling the data reports
+# one; a token limited to another agreement sees none and cannot report under this one.
+API_BREACHES = {
+    **TOKEN_NEEDED,
+    "county_dpo": "ok",
+    "district_dpo": "ok",
+    "district_analyst": "forbidden",
+    "district_viewer": "forbidden",
+    "stranger": "ok",  # nothing listed
+}
+rows("api:list_breaches", "GET", API_BREACHES)
+rows("api:get_breach", "GET", {**API_BREACHES, "stranger": "not_found"})
+rows(
+    "api:get_breach",
+    "GET",
+    {"county_dpo": "not_found"},
+    params=_unknown("breach_id"),
+    label="unknown",
+)
+
+
+def api_breach(w: MatrixWorld) -> dict[str, Any]:
+    return {
+        "agreement": str(w.agreement.pk),
+        "what_happened": "A list was printed and left on a train.",
+        "discovered_at": (timezone.now() - dt.timedelta(hours=1)).isoformat(),
+        "data": [w.agreement.current.document["datasets"][0]["id"]],
+    }
+
+
+rows(
+    "api:report_breach",
+    "POST",
+    {
+        **TOKEN_NEEDED,
+        "county_dpo": "ok",
+        "district_analyst": "ok",
+        "county_admin": "forbidden",
+        "district_viewer": "forbidden",
+        "stranger": "not_found",
+        "scoped_other_agreement": "not_found",
+    },
+    data=api_breach,
+)
+rows(
+    "api:report_breach",
+    "POST",
+    {"district_dpo": "refused"},
+    data=lambda w: {**api_breach(w), "data": ["nonsense"]},
+)
+
 # Outputs: the owner, and each contributor whose data is in it; the other district's return
 # was rejected, so nothing was made from its data and it finds nothing.
 rows("api:list_outputs", "GET", {**API_READER, "county_analyst": "ok"})

@@ -257,6 +257,12 @@ def linkage_job(request: HttpRequest, job_id: uuid.UUID) -> HttpResponse:
             "model": model,
             "decisions": job.decisions.count(),
             "categories": ["critical", "high", "medium", "low"],
+            # People removed under the National Data Opt-out, by dataset (counts only).
+            "opted_out": [
+                (source["name"], (job.stats or {}).get("opted_out", {}).get(source["ref"]))
+                for source in job.sources
+                if source["ref"] in (job.stats or {}).get("opted_out", {})
+            ],
         },
     )
 

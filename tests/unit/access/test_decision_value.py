@@ -197,4 +197,6 @@ class TestValues:
             "allowed_fields": None,
             "identifier_types": (),
             "pseudonym_agreement": "",
+            "opt_out_for": (),
+            "nhs_number_fields": (),
         }

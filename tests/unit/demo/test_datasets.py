@@ -52,9 +52,19 @@ def test_every_demo_dataset_is_in_the_vault_and_reads_back() -> None:
     stored = everything.filter(name__in={d.name for d in demo_datasets()})
     assert stored.count() == len(demo_datasets())
     # Besides: returns (as sent, and their accepted rows), collections compiled from them
-    # (the replaced compilations destroyed), outputs made from those, and UKHSA's releases.
+    # (the replaced compilations destroyed), outputs made from those, UKHSA's releases, and the
+    # ICB's National Data Opt-out list.
     others = everything.exclude(pk__in=stored)
-    assert {o.kind for o in others} == {"submission", "collection", "output", "dataset"}
+    assert {o.kind for o in others} == {
+        "submission",
+        "collection",
+        "output",
+        "dataset",
+        "opt_out_list",
+    }
+    assert [o.organisation.name for o in others.filter(kind="opt_out_list")] == [
+        "NHS Kent and Medway Integrated Care Board"
+    ]
     datasets = others.filter(kind="dataset")
     assert [o.organisation.name for o in datasets] == ["UK Health Security Agency"] * 2
     live = others.filter(deleted_at=None)

@@ -174,7 +174,8 @@ def test_every_write_is_audited_as_the_demo_or_whoever_the_demo_acts_as():
         "account.created": len(PERSONAS) + signatories,
         "organisation.member.added": sum(len(p.memberships) for p in PERSONAS) + signatories,
         "auth.two_factor_enrolled": len(PERSONAS) - 1,
-        "vault.object.stored": len(demo_datasets()),
+        # The datasets, and the demo's National Data Opt-out list (accord.demo.optouts).
+        "vault.object.stored": len(demo_datasets()) + 1,
         "vault.copy.released": sum(1 for d in demo_datasets() if d.copy_to),
         "framework.created": 1,
         "framework.member_added": len(ORGANISATIONS),
@@ -188,6 +189,8 @@ def test_every_write_is_audited_as_the_demo_or_whoever_the_demo_acts_as():
         # Maidstone's outcome report to Kent (accord.demo.outcomes), and Kent's notice of it.
         "outcome.reported": 1,
         "notification.sent": 1,
+        "optouts.list_created": 1,
+        "optouts.list_loaded": 1,
     }
     # The rest is the sharing the demo sets up, done as the people and tasks who would do it:
     # agreements drafted and signed by each party's signatories, Kent's analyst sending the

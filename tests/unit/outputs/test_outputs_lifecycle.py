@@ -55,6 +55,29 @@ def test_the_output_is_refused_when_the_compiled_data_is_gone(own_world) -> None
     assert "no compiled data" in output.message
 
 
+def test_a_compilation_replaced_while_it_is_read_is_read_again(own_world, monkeypatch) -> None:
+    """A compilation chosen, then replaced (compiled again, or rewritten by an erasure) before it
+    is read: the output is made from the one that replaced it, not failed."""
+    from accord.submissions.processing import compile_collection
+    from accord.vault.parquet import read_frame
+
+    world = own_world
+    calls = []
+
+    def replaced_first(*args, **kwargs):
+        calls.append(args[0])
+        if len(calls) == 1:
+            compile_collection(str(world.collection.pk))  # destroys the one chosen
+        return read_frame(*args, **kwargs)
+
+    monkeypatch.setattr(actions, "read_frame", replaced_first)
+    output = actions.make_output(str(actions.queue_output(world.definition).pk))
+    assert output.state == OutputState.READY
+    assert len(calls) == 2
+    latest = world.collection.compilations.order_by("-number").first()
+    assert calls[1] == latest.data_id != calls[0]
+
+
 def test_strict_profile_suppresses_small_counts_and_their_complements() -> None:
     world = build_output_world(profile="strict")
     table = queries.read_output(world.output, by=world.owner_analyst)

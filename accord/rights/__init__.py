@@ -1,0 +1,1 @@
+"""Data subjects' rights in practice: subject access, rectification, erasure."""

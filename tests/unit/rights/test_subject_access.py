@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import polars as pl
 import pytest
 
 from accord.access.extracts import request_extract
@@ -15,7 +16,7 @@ from accord.demo.vulnerability_setup import PURPOSE
 from accord.linkage import actions as linkage
 from accord.organisations.enums import Role
 from accord.rights.actions import find_person
-from accord.rights.search import BadQuery, PersonQuery
+from accord.rights.search import BadQuery, PersonQuery, person_mask
 from tests.factories import member_actor
 from tests.tasks import run_queued_tasks
 from tests.unit.linkage.world import ANN, DAN, LinkWorld, build_link_world
@@ -118,3 +119,13 @@ def test_bad_searches_say_what_to_change(world) -> None:
 def test_only_data_protection_roles_search(world) -> None:
     with pytest.raises(NotPermitted):
         find_person(by=world.analyst, query=PersonQuery(nhs_number=ANN))
+
+
+def test_an_nhs_number_matches_however_it_is_spaced() -> None:
+    frame = pl.DataFrame(
+        {"nhs_number": ["943 476 5919", "943-476-5919", "9434765919", "9434765918", None]}
+    )
+    wanted = PersonQuery(nhs_number="943 476 5919").normalised()
+    mask = person_mask("adult-social-care-services", frame.columns, wanted)
+    assert mask is not None
+    assert frame.select(mask).to_series().to_list() == [True, True, True, False, False]

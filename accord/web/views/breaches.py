@@ -291,8 +291,34 @@ class AssessmentForm(GDSForm):
 TOLD = [("yes", "Yes"), ("no", "No")]
 
 
-class IcoForm(GDSForm):
+class _ToldForm(GDSForm):
+    """Whether someone was told of the breach: if so when and how, if not why not."""
+
     submit_label = "Record the decision"
+    detail = ""  # the field that says how they were told
+    missing: tuple[str, str, str] = ("", "", "")  # no moment, no detail, no reason
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        no_moment, no_detail, no_reason = self.missing
+        if data.get("told") == "yes":
+            if not data.get("told_at") and "told_at" not in self.errors:
+                self.add_error("told_at", no_moment)
+            if not str(data.get(self.detail) or "").strip():
+                self.add_error(self.detail, no_detail)
+        elif data.get("told") == "no" and not str(data.get("reason") or "").strip():
+            self.add_error("reason", no_reason)
+        return data
+
+
+class IcoForm(_ToldForm):
+    detail = "reference"
+    missing = (
+        "Enter when the ICO was told, like 21/11/2026 14:30",
+        "Enter the ICO's reference for the report",
+        "Say why the ICO need not be told",
+    )
+
     told = forms.ChoiceField(
         label="Has the ICO been told?",
         choices=TOLD,
@@ -319,20 +345,15 @@ class IcoForm(GDSForm):
             Field.textarea("reason", rows=4),
         ]
 
-    def clean(self) -> dict[str, Any]:
-        data = super().clean() or {}
-        if data.get("told") == "yes":
-            if not data.get("told_at") and "told_at" not in self.errors:
-                self.add_error("told_at", "Enter when the ICO was told, like 21/11/2026 14:30")
-            if not str(data.get("reference") or "").strip():
-                self.add_error("reference", "Enter the ICO's reference for the report")
-        elif data.get("told") == "no" and not str(data.get("reason") or "").strip():
-            self.add_error("reason", "Say why the ICO need not be told")
-        return data
 
+class SubjectsForm(_ToldForm):
+    detail = "how"
+    missing = (
+        "Enter when they were told, like 21/11/2026 14:30",
+        "Say how the people were told, for example by letter",
+        "Say why the people affected need not be told",
+    )
 
-class SubjectsForm(GDSForm):
-    submit_label = "Record the decision"
     told = forms.ChoiceField(
         label="Have the people whose data it was been told?",
         choices=TOLD,
@@ -361,17 +382,6 @@ class SubjectsForm(GDSForm):
             Field.textarea("how", rows=3),
             Field.textarea("reason", rows=3),
         ]
-
-    def clean(self) -> dict[str, Any]:
-        data = super().clean() or {}
-        if data.get("told") == "yes":
-            if not data.get("told_at") and "told_at" not in self.errors:
-                self.add_error("told_at", "Enter when they were told, like 21/11/2026 14:30")
-            if not str(data.get("how") or "").strip():
-                self.add_error("how", "Say how the people were told, for example by letter")
-        elif data.get("told") == "no" and not str(data.get("reason") or "").strip():
-            self.add_error("reason", "Say why the people affected need not be told")
-        return data
 
 
 class ClosureForm(GDSForm):

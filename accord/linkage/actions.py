@@ -684,9 +684,12 @@ def _publish(
     return job
 
 
-def withdraw_stale(*, by: Actor) -> int:
+def withdraw_stale(*, by: Actor, rebuild: bool = False) -> int:
     """Destroy the results of jobs a source of which has been deleted since (derived data goes
-    when a source goes); the job stays, to be run again on the sources' new data."""
+    when a source goes); the job stays, to be run again on the sources' new data. With
+    ``rebuild`` (a source was replaced by a corrected one: compiled again, or rewritten by a
+    correction or an erasure), each such job is queued to run again at once, on the data as it
+    is now, with the authority of the analyst who made it."""
     count = 0
     for job in LinkageJob.objects.filter(linked__isnull=False, linked__deleted_at__isnull=True):
         assert job.linked is not None
@@ -702,4 +705,15 @@ def withdraw_stale(*, by: Actor) -> int:
             "Run it again to link the current data."
         )
         count += 1
+        job.refresh_from_db()
+        if rebuild and job.is_finished:
+            record(
+                by=by,
+                action="linkage.run_queued",
+                target=_target(job),
+                purpose=job.purpose,
+                subject_organisation_id=str(job.organisation_id),
+                reason="A dataset it was linked from was replaced by corrected data",
+            )
+            _queue(job)
     return count

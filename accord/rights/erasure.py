@@ -8,10 +8,10 @@ destroyed whole: for an erasure the uploads and problem reports of the returns t
 in, and for both the extract files whose rows included them (they hold the old data; a recipient
 may ask again). Derived data follows: outputs of the collections are made again, and results
 derived from the old objects anywhere (other organisations' linked datasets) are destroyed by
-the derived-data sweep, to be run again. Every organisation that received the person's data is
-told to erase or correct them in its copy, and each notice is tracked until it confirms. The
-``SubjectChange`` record is the certificate: what was rewritten, destroyed and notified, never
-who the person was or what their data said.
+the derived-data sweep and linked again on the new data. Every organisation that received the
+person's data is told to erase or correct them in its copy, and each notice is tracked until it
+confirms. The ``SubjectChange`` record is the certificate: what was rewritten, destroyed and
+notified, never who the person was or what their data said.
 """
 
 from __future__ import annotations
@@ -217,9 +217,9 @@ def _apply(
             from accord.outputs.actions import queue_outputs_of
 
             queue_outputs_of(compiled.collection)  # made again from the rewritten data
-    # Results made from the old objects, anywhere (others' linked datasets), go too.
+    # Results made from the old objects, anywhere (others' linked datasets), are made again.
     for path in DERIVED_SWEEPS:
-        import_string(path)(by=task)
+        import_string(path)(by=task, rebuild=True)
     return certificate
 
 

@@ -12,8 +12,8 @@ with a notice tracked until it confirms, on the same page as erasures and correc
 fields that changed, never their values.
 
 Derived data needs nothing here: accepting the return compiles the collection again, which
-remakes its outputs, and the derived-data sweep withdraws linked results made from the
-compilation it replaces.
+remakes its outputs and has the derived-data sweep destroy the linked results made from the
+compilation it replaces and link them again.
 """
 
 from __future__ import annotations

@@ -414,8 +414,15 @@ def compile_collection(collection_id: str) -> CompiledDataset | None:
                 reason=f"Replaced by compilation {number} of {collection.name}",
             )
     # Every output made from the collection is made again, so contributors get back what was
-    # made from their latest returns.
+    # made from their latest returns; and linked results made from the compilation replaced
+    # are destroyed and linked again on this one.
+    from django.utils.module_loading import import_string
+
     from accord.outputs.actions import queue_outputs_of
+    from accord.vault.retention import DERIVED_SWEEPS
 
     queue_outputs_of(collection)
+    if previous:
+        for path in DERIVED_SWEEPS:
+            import_string(path)(by=owner_actor, rebuild=True)
     return compilation

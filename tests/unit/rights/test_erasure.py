@@ -204,3 +204,29 @@ def test_a_value_the_standard_cannot_hold_is_refused(world) -> None:
             reason="Birth certificate",
         )
     assert not SubjectChange.objects.exists()
+
+
+def test_linked_results_are_made_again_from_the_corrected_data(world) -> None:
+    from accord.rights.erasure import correct_person
+
+    job = LinkageJob.objects.get()
+    first = job.linked
+    assert first is not None
+    assert job.runs == 1
+    correct_person(
+        by=member_actor(world.county, Role.DPO),
+        query=PersonQuery(nhs_number=ANN),
+        values={"date_of_birth": "1941-02-04"},
+        reason="Her birth certificate says the 4th",
+    )
+    run_queued_tasks()
+    job.refresh_from_db()
+    first.refresh_from_db()
+    assert first.deleted_at is not None  # made from the old data: destroyed
+    assert job.runs == 2  # and linked again, on the corrected data
+    assert job.linked is not None
+    assert job.linked.deleted_at is None
+    text = _plaintext(job.linked)
+    assert "1941, 2, 4" in text or "1941-02-04" in text
+    queued = AuditEvent.objects.filter(action="linkage.run_queued").latest("seq")
+    assert "replaced by corrected data" in queued.reason

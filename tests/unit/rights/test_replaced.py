@@ -125,3 +125,18 @@ def test_subject_access_still_finds_an_extract_of_a_replaced_compilation(world) 
     assert [(r.how, r.extract_id) for r in report.recipients if r.how == "Extract"] == [
         ("Extract", str(extract.pk))
     ]
+
+
+def test_a_new_return_has_linked_results_made_again(world) -> None:  # noqa: F811
+    from accord.linkage.models import LinkageJob
+
+    job = LinkageJob.objects.get()
+    first = job.linked
+    assert first is not None
+    _resend(world, social_care().with_columns(pl.lit("closed").alias("service_status")))
+    job.refresh_from_db()
+    first.refresh_from_db()
+    assert first.deleted_at is not None
+    assert job.runs == 2
+    assert job.linked is not None
+    assert job.linked.deleted_at is None

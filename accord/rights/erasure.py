@@ -16,7 +16,7 @@ notified, never who the person was or what their data said.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import polars as pl
@@ -30,6 +30,7 @@ from accord.access.models import Extract
 from accord.audit.actions import audited, record
 from accord.audit.actor import Actor
 from accord.audit.exceptions import Refused
+from accord.linkage import columns as linkage_columns
 from accord.linkage.models import LinkageJob
 from accord.organisations.models import Organisation
 from accord.submissions.models import CompiledDataset, Submission
@@ -48,11 +49,12 @@ PURPOSES = {
     ChangeKind.ERASURE: "Erase a person's data where the law requires it",
     ChangeKind.RECTIFICATION: "Correct a person's inaccurate data",
 }
-# (frame, the person's rows) -> the frame as it should be, and how many rows changed.
-Change = Callable[[pl.DataFrame, pl.Expr], tuple[pl.DataFrame, int]]
+# (frame, the person's rows, its standard) -> the frame as it should be, and how many rows
+# changed.
+Change = Callable[[pl.DataFrame, pl.Expr, str], tuple[pl.DataFrame, int]]
 
 
-def _erased(frame: pl.DataFrame, mask: pl.Expr) -> tuple[pl.DataFrame, int]:
+def _erased(frame: pl.DataFrame, mask: pl.Expr, standard: str) -> tuple[pl.DataFrame, int]:
     kept = frame.filter(~mask)
     return kept, frame.height - kept.height
 
@@ -72,40 +74,63 @@ def _typed(value: str, dtype: pl.DataType) -> Any:
     return text.cast(dtype, strict=True)[0]
 
 
+def columns_meaning(name: str, standard: str, columns: Sequence[str]) -> list[str]:
+    """The columns of a dataset of ``standard`` that hold what the column ``name`` holds about
+    the person: ``name`` itself, or the one field the standard gives the same part (free school
+    meals keeps the parent's date of birth as ``parent_dob``)."""
+    if name in columns:
+        return [name]
+    parts = [
+        part
+        for part in linkage_columns.PARTS
+        if name == part
+        or any(name in roles.get(part, ()) for roles in linkage_columns.ROLES.values())
+    ]
+    fields = [linkage_columns.fields_for(standard, part) for part in parts]
+    return [f[0] for f in fields if len(f) == 1 and f[0] in columns]
+
+
 def _corrected(values: Mapping[str, str]) -> Change:
-    def change(frame: pl.DataFrame, mask: pl.Expr) -> tuple[pl.DataFrame, int]:
+    def change(frame: pl.DataFrame, mask: pl.Expr, standard: str) -> tuple[pl.DataFrame, int]:
         updates = []
         for name, value in values.items():
-            if name not in frame.columns:
-                continue
-            dtype = frame.schema[name]
-            try:
-                new = _typed(value, dtype)
-            except (pl.exceptions.PolarsError, ValueError) as exc:
-                raise Refused(
-                    f"“{value}” is not a valid value for {name} ({dtype}): enter it as the "
-                    "data standard has it."
-                ) from exc
-            updates.append(
-                pl.when(mask).then(pl.lit(new, dtype=dtype)).otherwise(pl.col(name)).alias(name)
-            )
+            for column in columns_meaning(name, standard, frame.columns):
+                dtype = frame.schema[column]
+                try:
+                    new = _typed(value, dtype)
+                except (pl.exceptions.PolarsError, ValueError) as exc:
+                    raise Refused(
+                        f"“{value}” is not a valid value for {name} ({dtype}): enter it as the "
+                        "data standard has it."
+                    ) from exc
+                updates.append(
+                    pl.when(mask)
+                    .then(pl.lit(new, dtype=dtype))
+                    .otherwise(pl.col(column))
+                    .alias(column)
+                )
+        if not updates:  # the dataset does not hold that field: nothing to correct in it
+            return frame, 0
         changed = frame.select(mask.sum()).item()
-        return (frame.with_columns(updates) if updates else frame), int(changed or 0)
+        return frame.with_columns(updates), int(changed or 0)
 
     return change
 
 
 def _rewrite(
     holding: Holding, wanted: dict[str, Any], change: Change, *, task: Actor, why: str, purpose: str
-) -> dict[str, Any]:
+) -> dict[str, Any] | None:
     """The object again as ``change`` makes it, under a new key; the old one shredded and every
-    reference to it moved to the new one."""
+    reference to it moved to the new one. None when there was nothing to change in it (a
+    correction of a field it does not hold)."""
     old = holding.obj
     decision = decide(actor=task, action=Action.VIEW, resource=resource_for(old), purpose=purpose)
     frame = read_frame(old.pk, by=task, decision=decision, action=Action.VIEW)
     mask = mask_for(holding.standard, frame.columns, wanted)
     assert mask is not None  # it held the person, so it has the columns
-    kept, rows = change(frame, mask)
+    kept, rows = change(frame, mask, holding.standard)
+    if rows == 0:
+        return None
     new = store_frame(
         by=task,
         organisation=old.organisation,
@@ -160,8 +185,16 @@ def _apply(
     with transaction.atomic():
         touched = {h.obj.pk for h in holdings}
         rewritten = [
-            _rewrite(h, wanted, change, task=task, why=why, purpose=purpose) for h in holdings
+            done
+            for h in holdings
+            if (done := _rewrite(h, wanted, change, task=task, why=why, purpose=purpose))
+            is not None
         ]
+        if not rewritten:
+            raise Refused(
+                f"No dataset that holds this person has the field {', '.join(fields)}, so "
+                "nothing was changed. Choose one of the fields their records show."
+            )
         destroyed: list[dict] = []
         if kind == ChangeKind.ERASURE:
             for submission in Submission.objects.filter(organisation=organisation):

@@ -5,10 +5,10 @@ only). A Maidstone resident asks Kent what it holds about her. Kent's DPO search
 home's UPRN and finds her in three of Kent's datasets (housing benefit, adult social care and
 free school meals: each as its accepted return and its compiled collection) and the extract
 sent to Maidstone. The DPO downloads the report, corrects her date of birth (day and month
-were swapped) and sees Maidstone told; Maidstone's analyst confirms the copy is corrected, and
-Kent's certificate shows it. Then she asks to be erased: the DPO erases her, with a
-certificate, and a new search finds nothing. Every page passes axe. (The breach story is
-``test_breach``.)
+were swapped; free school meals has it as the parent's) and sees Maidstone told; Maidstone's
+analyst confirms the copy is corrected, and Kent's certificate shows it. Then she asks to be
+erased: the DPO erases her, with a certificate, and a new search finds nothing. Every page
+passes axe. (The breach story is ``test_breach``.)
 """
 
 from __future__ import annotations
@@ -97,7 +97,10 @@ def test_a_dpo_finds_corrects_and_erases_one_resident(
     expect(page.get_by_role("heading", level=1)).to_have_text("Correction certificate")
     correction = SubjectChange.objects.get(kind=ChangeKind.RECTIFICATION)
     expect(page.locator("#certificate-summary")).to_have_text(f"{correction.rows} rows corrected")
-    assert correction.rows >= 4  # housing benefit and social care, as returns and compiled
+    # Her rows in all three datasets, as returns and compiled: free school meals keeps her date
+    # of birth as parent_dob, and is corrected too.
+    expect(page.locator("#rewritten tbody tr")).to_have_count(6)
+    assert correction.rows == 8  # housing benefit 1, social care 2, free school meals 1; twice
     notices = page.locator("#notices")
     expect(notices).to_contain_text(MAIDSTONE)
     expect(notices).to_contain_text("Waiting")

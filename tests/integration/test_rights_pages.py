@@ -9,12 +9,10 @@ import pytest
 from django.test import Client
 from openpyxl import load_workbook
 
-from accord.demo.vulnerability_setup import PURPOSE
-from accord.linkage import actions as linkage
 from accord.organisations.enums import Role
 from tests.rolled_back import rolled_back
-from tests.tasks import run_queued_tasks
-from tests.unit.linkage.world import ANN, LinkWorld, build_link_world
+from tests.unit.linkage.world import ANN, LinkWorld
+from tests.unit.rights.world import build_rights_world
 
 from .helpers import (
     assert_forbidden_page,
@@ -31,16 +29,7 @@ PATH = "/organisation/subject-access/"
 @pytest.fixture(scope="module")
 def world(django_db_setup: None, django_db_blocker):
     with rolled_back(django_db_blocker):
-        world = build_link_world()
-        linkage.create_job(
-            by=world.analyst,
-            name="Single view",
-            entity="person",
-            refs=world.refs,
-            purpose=PURPOSE,
-        )
-        run_queued_tasks()
-        yield world
+        yield build_rights_world(extract=False)
 
 
 def _dpo(world: LinkWorld) -> Client:

@@ -7,12 +7,10 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
-from accord.access.extracts import request_extract
-from accord.demo.vulnerability_setup import PURPOSE
 from accord.organisations.enums import Role
 from accord.rights.models import ChangeKind, SubjectChange, SubjectChangeNotice
-from tests.tasks import run_queued_tasks
-from tests.unit.linkage.world import ANN, LinkWorld, build_link_world
+from tests.unit.linkage.world import ANN, LinkWorld
+from tests.unit.rights.world import build_rights_world
 
 from .helpers import (
     assert_forbidden_page,
@@ -30,15 +28,7 @@ NOTICES = "/organisation/erasures-and-corrections/"
 
 @pytest.fixture
 def world() -> LinkWorld:
-    world = build_link_world(link_actions=("view", "link", "extract"))
-    request_extract(
-        by=world.analyst,
-        source=world.social_care.compilations.latest("number").data,
-        purpose=PURPOSE,
-        fmt="csv",
-    )
-    run_queued_tasks()
-    return world
+    return build_rights_world(linked=False)
 
 
 def _dpo(world: LinkWorld) -> Client:

@@ -5,6 +5,7 @@ identifiers is readable anywhere in the vault."""
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import zipfile
 
@@ -13,12 +14,9 @@ import pytest
 
 from accord.access.decisions import decide
 from accord.access.enums import Action
-from accord.access.extracts import request_extract
 from accord.audit.actor import Actor
 from accord.audit.exceptions import NotPermitted, Refused
 from accord.audit.models import AuditEvent
-from accord.demo.vulnerability_setup import PURPOSE
-from accord.linkage import actions as linkage
 from accord.linkage.models import LinkageJob
 from accord.notifications.models import Notification
 from accord.organisations.enums import Role
@@ -30,7 +28,8 @@ from accord.vault.models import VaultObject
 from accord.vault.queries import open_object, resource_for
 from tests.factories import member_actor
 from tests.tasks import run_queued_tasks
-from tests.unit.linkage.world import ANN, BILL, LinkWorld, build_link_world
+from tests.unit.linkage.world import ANN, BILL, LinkWorld
+from tests.unit.rights.world import build_rights_world
 
 pytestmark = pytest.mark.django_db
 
@@ -39,18 +38,7 @@ ANN_TRACES = (ANN, "Archer", "1941-02-03", "990000000001", "1 Acacia Avenue")
 
 @pytest.fixture
 def world() -> LinkWorld:
-    world = build_link_world(link_actions=("view", "link", "extract"))
-    linkage.create_job(
-        by=world.analyst, name="Single view", entity="person", refs=world.refs, purpose=PURPOSE
-    )
-    request_extract(
-        by=world.analyst,
-        source=world.social_care.compilations.latest("number").data,
-        purpose=PURPOSE,
-        fmt="csv",
-    )
-    run_queued_tasks()
-    return world
+    return build_rights_world()
 
 
 def _plaintext(obj: VaultObject) -> str:
@@ -230,3 +218,41 @@ def test_linked_results_are_made_again_from_the_corrected_data(world) -> None:
     assert "1941, 2, 4" in text or "1941-02-04" in text
     queued = AuditEvent.objects.filter(action="linkage.run_queued").latest("seq")
     assert "replaced by corrected data" in queued.reason
+
+
+def test_a_correction_reaches_the_field_another_standard_names_differently() -> None:
+    from accord.rights.erasure import _corrected, columns_meaning
+
+    # Free school meals keeps the parent's date of birth as parent_dob, and the child's apart.
+    fsm = pl.DataFrame(
+        {
+            "parent_dob": [dt.date(1990, 5, 4), dt.date(1980, 1, 1)],
+            "child_dob": [dt.date(2010, 12, 26), dt.date(2012, 3, 3)],
+            "home_postcode": ["ME16 5NJ", "ME14 1AA"],
+        }
+    )
+    assert columns_meaning("date_of_birth", "fsm-eligibility", fsm.columns) == ["parent_dob"]
+    assert columns_meaning("address", "shielded-patient-list", ["address_line_1"]) == []
+    corrected, rows = _corrected({"date_of_birth": "1990-04-05"})(
+        fsm, pl.col("home_postcode") == "ME16 5NJ", "fsm-eligibility"
+    )
+    assert rows == 1
+    assert corrected["parent_dob"].to_list() == [dt.date(1990, 4, 5), dt.date(1980, 1, 1)]
+    assert corrected["child_dob"].to_list() == fsm["child_dob"].to_list()
+    # A dataset without the field is left alone, and says it changed nothing.
+    same, none = _corrected({"nhs_number": "9434765919"})(fsm, pl.lit(True), "fsm-eligibility")
+    assert none == 0
+    assert same is fsm
+
+
+def test_a_correction_of_a_field_no_holding_has_is_refused(world) -> None:
+    from accord.rights.erasure import correct_person
+
+    with pytest.raises(Refused, match="has the field shoe_size"):
+        correct_person(
+            by=member_actor(world.county, Role.DPO),
+            query=PersonQuery(nhs_number=ANN),
+            values={"shoe_size": "5"},
+            reason="She told us",
+        )
+    assert not SubjectChange.objects.exists()

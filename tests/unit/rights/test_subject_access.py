@@ -9,35 +9,22 @@ import datetime as dt
 import polars as pl
 import pytest
 
-from accord.access.extracts import request_extract
 from accord.audit.exceptions import NotPermitted
 from accord.audit.models import AuditEvent
 from accord.demo.vulnerability_setup import PURPOSE
-from accord.linkage import actions as linkage
 from accord.organisations.enums import Role
 from accord.rights.actions import find_person
 from accord.rights.search import BadQuery, PersonQuery, person_mask
 from tests.factories import member_actor
-from tests.tasks import run_queued_tasks
-from tests.unit.linkage.world import ANN, DAN, LinkWorld, build_link_world
+from tests.unit.linkage.world import ANN, DAN, LinkWorld
+from tests.unit.rights.world import build_rights_world
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def world() -> LinkWorld:
-    world = build_link_world(link_actions=("view", "link", "extract"))
-    linkage.create_job(
-        by=world.analyst, name="Single view", entity="person", refs=world.refs, purpose=PURPOSE
-    )
-    request_extract(
-        by=world.analyst,
-        source=world.social_care.compilations.latest("number").data,
-        purpose=PURPOSE,
-        fmt="csv",
-    )
-    run_queued_tasks()
-    return world
+    return build_rights_world()
 
 
 def _dpo(world: LinkWorld):

@@ -3,10 +3,10 @@
     .venv/bin/python bench/subject_access.py [--objects 500] [--rows 10000000] [--workdir DIR]
 
 Subject access reads every record-level object an organisation holds, decrypted to a private
-workspace as Parquet files, and looks for one person. This measures that search step, as
-``accord.rights.search.scan`` makes it (``person_mask`` for the standard's fields, normalised as
-linkage normalises them; objects of one schema scanned as one lazy query with the file each row
-came from), against two ways it could have been written:
+workspace as Parquet files, and looks for one person. This measures that search step, by
+calling ``accord.rights.search.search_files`` as ``scan`` does (``person_mask`` for the
+standard's fields, normalised as linkage normalises them; files of one schema scanned as one
+lazy query with the file each row came from), against two ways it could have been written:
 
 - a loop over objects: read each file and filter it (Python per object, Polars per file);
 - a loop over rows: read each file and compare each record in Python (per-row Python).
@@ -34,7 +34,6 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "accord.config.settings")
 
 STANDARD = "adult-social-care-services"
 PERSON = "9434765919"  # a valid NHS number (check digit 9), not one of the generated ones
-FILE = "__accord_file__"
 
 
 def _objects(folder: Path, objects: int, rows: int) -> list[Path]:
@@ -74,19 +73,10 @@ def _objects(folder: Path, objects: int, rows: int) -> list[Path]:
 
 
 def _accord(paths: list[Path], wanted: dict) -> dict[str, int]:
-    from accord.rights.search import person_mask
+    from accord.rights.search import search_files
 
-    by_schema: dict[tuple, list[str]] = {}
-    for path in paths:
-        by_schema.setdefault(tuple(pl.read_parquet_schema(path).items()), []).append(str(path))
-    found: dict[str, int] = {}
-    for schema, group in by_schema.items():
-        mask = person_mask(STANDARD, [name for name, _ in schema], wanted)
-        assert mask is not None
-        rows = pl.scan_parquet(group, include_file_paths=FILE).filter(mask).collect()
-        for (file,), part in rows.partition_by(FILE, as_dict=True).items():
-            found[Path(str(file)).name] = part.height
-    return found
+    found = search_files(STANDARD, [str(p) for p in paths], wanted)
+    return {Path(file).name: rows.height for file, rows in found.items()}
 
 
 def _per_object(paths: list[Path], wanted: dict) -> dict[str, int]:

@@ -328,9 +328,11 @@ def generalise(
 # --- obligations --------------------------------------------------------------------------------
 
 
-def _row_filter(
+def row_filter(
     frame: pl.DataFrame, conditions: Iterable[tuple[str, Collection[str]]]
 ) -> pl.DataFrame:
+    """The rows of ``frame`` that pass every (column, allowed values) condition; none when a
+    condition's column is missing."""
     keep = pl.lit(True)
     for column, allowed in conditions:
         if column not in frame.columns:
@@ -371,7 +373,7 @@ def apply_obligations(
         )
     conditions: list[tuple[str, Collection[str]]] = list(obligations.row_filter)
     conditions += list((area_values or {}).items())
-    frame = _row_filter(frame, conditions)
+    frame = row_filter(frame, conditions)
 
     dropped = set(obligations.drop_fields)
     allowed_fields = getattr(obligations, "allowed_fields", None)

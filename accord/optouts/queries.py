@@ -17,7 +17,7 @@ from django.db.models import Q
 
 from accord.access.decisions import Obligations, decide
 from accord.access.enums import Action, Task
-from accord.access.transform import _row_filter as permitted_rows
+from accord.access.transform import row_filter as permitted_rows
 from accord.audit.actor import Actor
 from accord.audit.exceptions import Refused
 from accord.linkage.normalise import normalise_nhs_number

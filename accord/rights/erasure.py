@@ -16,6 +16,7 @@ notified, never who the person was or what their data said.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -197,12 +198,11 @@ def _apply(
             )
         destroyed: list[dict] = []
         if kind == ChangeKind.ERASURE:
-            for submission in Submission.objects.filter(organisation=organisation):
-                new_ids = {r["new"] for r in rewritten}
-                if str(submission.rows_object_id) not in new_ids and (
-                    submission.rows_object_id not in touched
-                ):
-                    continue
+            # The returns the person was in: their rows now point at the rewritten objects.
+            held = {uuid.UUID(r["new"]) for r in rewritten} | set(touched)
+            for submission in Submission.objects.filter(
+                organisation=organisation, rows_object_id__in=held
+            ).select_related("upload", "problems_object"):
                 for obj, what in (
                     (submission.upload, f"Upload “{submission.filename}”"),
                     (submission.problems_object, f"Problems found in “{submission.filename}”"),

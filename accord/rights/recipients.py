@@ -12,6 +12,7 @@ import polars as pl
 from django.urls import reverse
 
 from accord.access.models import Extract, ExtractState, Grant
+from accord.access.transform import row_filter
 from accord.linkage.models import LinkageJob
 from accord.submissions.models import CompiledDataset
 
@@ -19,13 +20,8 @@ from .search import Holding, Recipient
 
 
 def passes(rows: pl.DataFrame, limits: Iterable[Sequence[Any]]) -> bool:
-    """Whether any of ``rows`` passes every (column, allowed values) row filter."""
-    kept = rows
-    for column, values in limits:
-        if column not in kept.columns:
-            return False
-        kept = kept.filter(pl.col(column).cast(pl.String).is_in([str(v) for v in values]))
-    return kept.height > 0
+    """Whether any of ``rows`` passes a release's row filter (its (column, values) limits)."""
+    return row_filter(rows, [(column, values) for column, values in limits]).height > 0
 
 
 def _collections(holdings: Sequence[Holding]) -> dict[str, tuple[Any, pl.DataFrame]]:

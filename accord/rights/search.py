@@ -319,21 +319,30 @@ def scan(
                 if path is not None:
                     paths[str(path)] = (obj, what)
             read += len(paths)
-            # Objects with the same columns are scanned as one: a single lazy filter over all
-            # their files, each row tagged with the file it came from.
-            by_schema: dict[tuple[tuple[str, Any], ...], list[str]] = defaultdict(list)
-            for file in paths:
-                by_schema[tuple(pl.read_parquet_schema(file).items())].append(file)
-            for schema, group in by_schema.items():
-                names = [name for name, _ in schema]
-                mask = mask_for(standard, names, wanted)
-                if mask is None:
-                    continue
-                found = pl.scan_parquet(group, include_file_paths=_FILE).filter(mask).collect()
-                for (file,), rows in found.partition_by(_FILE, as_dict=True).items():
-                    obj, what = paths[str(file)]
-                    holdings.append(Holding(obj, what, standard, rows.drop(_FILE)))
+            for file, rows in search_files(standard, paths, wanted).items():
+                obj, what = paths[file]
+                holdings.append(Holding(obj, what, standard, rows))
     return holdings, read
+
+
+def search_files(
+    standard: str, files: Iterable[str], wanted: dict[str, Any]
+) -> dict[str, pl.DataFrame]:
+    """The person's rows in each of these Parquet ``files`` of ``standard`` that holds any.
+    Files with the same columns are scanned as one: a single lazy filter over all of them, each
+    row tagged with the file it came from."""
+    by_schema: dict[tuple[tuple[str, Any], ...], list[str]] = defaultdict(list)
+    for file in files:
+        by_schema[tuple(pl.read_parquet_schema(file).items())].append(str(file))
+    found: dict[str, pl.DataFrame] = {}
+    for schema, group in by_schema.items():
+        mask = mask_for(standard, [name for name, _ in schema], wanted)
+        if mask is None:
+            continue
+        rows = pl.scan_parquet(group, include_file_paths=_FILE).filter(mask).collect()
+        for (file,), part in rows.partition_by(_FILE, as_dict=True).items():
+            found[str(file)] = part.drop(_FILE)
+    return found
 
 
 def mask_for(standard: str, names: Sequence[str], wanted: dict[str, Any]) -> pl.Expr | None:
